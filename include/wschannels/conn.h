@@ -1,0 +1,110 @@
+/* wschannels: one WebSocket connection, as seen from handlers.
+ *
+ * A wsc_conn is owned by the server and borrowed by callbacks: it is valid
+ * from authenticate until on_disconnect returns. Outside callbacks, refer to
+ * a connection by its channel name (wsc_conn_get_channel), which any part of
+ * the program, or any process on the same channel layer, can send events to.
+ *
+ * Thread: every function here runs on the server's loop thread only and
+ * returns WSC_ETHREAD elsewhere (getters return NULL/0). */
+#ifndef WSCHANNELS_CONN_H
+#define WSCHANNELS_CONN_H
+
+#include "common.h"
+
+#include <cjson/cJSON.h>
+
+WSC_BEGIN_DECLS
+
+/* Flags for wsc_conn_broadcast. */
+#define WSC_EXCLUDE_CURRENT 0x1u /* skip this very connection */
+
+/* This connection's channel name on its consumer's layer; "" until the
+ * connection is open (not yet during authenticate).
+ * Returns borrowed, valid while the connection is. Since: 0.1 */
+WSC_API const char *wsc_conn_get_channel(const wsc_conn *c);
+
+/* The request path without the query string, e.g. "/ws/room/lobby". */
+WSC_API const char *wsc_conn_get_path(const wsc_conn *c);
+
+/* A path parameter from the route ("/ws/room/{room_name}"), URL-decoded, or
+ * NULL. Returns borrowed, valid while the connection is. */
+WSC_API const char *wsc_conn_get_path_param(const wsc_conn *c,
+                                            const char *name);
+
+/* A query-string parameter ("?token=abc"), URL-decoded, or NULL if absent.
+ * The first occurrence wins. Returns borrowed, valid while the connection is. */
+WSC_API const char *wsc_conn_get_query_param(const wsc_conn *c,
+                                             const char *name);
+
+/* The name of the consumer serving this connection. Returns borrowed. */
+WSC_API const char *wsc_conn_get_consumer_name(const wsc_conn *c);
+
+/* The server this connection belongs to. */
+WSC_API wsc_server *wsc_conn_get_server(const wsc_conn *c);
+
+/* Per-connection user data, never read by the library. `free_data` (may be
+ * NULL) is called once with it after on_disconnect (or when the connection is
+ * dropped before opening) or when it is replaced. Since: 0.1 */
+WSC_API void wsc_conn_set_data(wsc_conn *c, void *data,
+                               void (*free_data)(void *));
+WSC_API void *wsc_conn_get_data(const wsc_conn *c);
+
+/* Nonzero while the connection is open and not closing. */
+WSC_API int wsc_conn_is_open(const wsc_conn *c);
+
+/* Send one JSON text frame to this connection's client.
+ * Returns 0, WSC_EINVAL, WSC_ECLOSED (closing or closed), WSC_ENOMEM, or
+ * WSC_EAGAIN if the client's send queue is over its limit (the connection is
+ * then closed with 1008).
+ * Ownership: borrows `json`; copies before returning. Since: 0.1 */
+WSC_API int wsc_conn_send(wsc_conn *c, const char *json, size_t len);
+WSC_API int wsc_conn_send_json(wsc_conn *c, const cJSON *msg);
+
+/* Send {"action": action, "payload": payload} to this client (payload NULL
+ * sends null): what a Chanx handler's return value does.
+ * Returns as wsc_conn_send. Ownership: borrows both. Since: 0.1 */
+WSC_API int wsc_conn_reply(wsc_conn *c, const char *action,
+                           const cJSON *payload);
+
+/* Broadcast `json` (a message for clients, relayed as is) to `groups`
+ * (NULL/0: the groups this connection is in) on this consumer's layer.
+ * With WSC_EXCLUDE_CURRENT this connection does not get it.
+ * Returns 0, WSC_EINVAL, WSC_EBADNAME, WSC_ECLOSED, WSC_ENOMEM, WSC_ELAYER.
+ * Ownership: borrows everything; copies before returning. Since: 0.1 */
+WSC_API int wsc_conn_broadcast(wsc_conn *c, const char *json, size_t len,
+                               const char *const *groups, size_t ngroups,
+                               unsigned flags);
+WSC_API int wsc_conn_broadcast_json(wsc_conn *c, const cJSON *msg,
+                                    const char *const *groups, size_t ngroups,
+                                    unsigned flags);
+
+/* Send an event (a JSON object with an "action") through this consumer's
+ * layer to a channel name, or to groups (NULL/0: this connection's groups).
+ * The receiving connection's event handler for that action runs.
+ * Returns 0, WSC_EINVAL (not an object with a string action), WSC_EBADNAME,
+ * WSC_EFULL (channel full: the message was not queued), WSC_ELAYER, WSC_ENOMEM.
+ * Ownership: borrows; copies before returning. Since: 0.1 */
+WSC_API int wsc_conn_send_event(wsc_conn *c, const char *channel,
+                                const char *json, size_t len);
+WSC_API int wsc_conn_broadcast_event(wsc_conn *c, const char *json, size_t len,
+                                     const char *const *groups,
+                                     size_t ngroups);
+
+/* Join or leave a group at runtime on this consumer's layer. The connection
+ * leaves every group it is in when it closes.
+ * Returns 0, WSC_EBADNAME, WSC_EEXIST (already in it; add) or WSC_ENOTFOUND
+ * (not in it; discard), WSC_ECLOSED, WSC_ELAYER, WSC_ENOMEM. Since: 0.1 */
+WSC_API int wsc_conn_group_add(wsc_conn *c, const char *group);
+WSC_API int wsc_conn_group_discard(wsc_conn *c, const char *group);
+
+/* Close the connection with a WebSocket close `code` (1000, or 3000-4999)
+ * and a `reason` (at most 123 bytes; may be NULL) after the frames already
+ * queued for it are sent. on_disconnect runs later, from the loop.
+ * Returns 0, WSC_EINVAL (bad code or reason), WSC_ECLOSED (already closing).
+ * Since: 0.1 */
+WSC_API int wsc_conn_close(wsc_conn *c, int code, const char *reason);
+
+WSC_END_DECLS
+
+#endif

@@ -1,0 +1,108 @@
+/* wschannels: consumers, the Chanx-style endpoint definitions.
+ *
+ * A consumer has a name (what routes and scripts call it), metadata for API
+ * documentation, the channel-layer alias it uses, static groups every
+ * connection joins, a table of WebSocket handlers keyed by the message's
+ * "action", a table of event handlers keyed by the event's "action", and
+ * lifecycle hooks. One consumer serves many connections; per-connection state
+ * lives on the wsc_conn (wsc_conn_set_data). */
+#ifndef WSCHANNELS_CONSUMER_H
+#define WSCHANNELS_CONSUMER_H
+
+#include "common.h"
+
+#include <cjson/cJSON.h>
+
+WSC_BEGIN_DECLS
+
+/* A WebSocket or event handler. `msg` is the whole parsed message
+ * ({"action": ..., "payload": ...}), borrowed for the call.
+ * Return 0 on success. A negative return sends the client
+ * {"action":"error","payload":{"detail":"Failed to process message for <action>"}}
+ * (for WebSocket handlers; a failing event handler is logged only, as in Chanx). */
+typedef int (*wsc_action_fn)(wsc_conn *conn, const cJSON *msg, void *user_data);
+
+/* Decides whether a connection may open, before the WebSocket handshake
+ * completes. Path, path and query parameters are readable on `conn`.
+ * Return 0 to accept; an HTTP status from 400 to 599 to refuse with that
+ * status; any other value refuses with 403. */
+typedef int (*wsc_auth_fn)(wsc_conn *conn, void *user_data);
+
+/* Runs once the connection is open and has joined its static groups (Chanx's
+ * post_authentication). A negative return closes the connection (1011). */
+typedef int (*wsc_connect_fn)(wsc_conn *conn, void *user_data);
+
+/* Runs once when an opened connection closes, before it leaves its groups.
+ * `close_code` is the WebSocket close code seen (1006 if none). */
+typedef void (*wsc_disconnect_fn)(wsc_conn *conn, int close_code,
+                                  void *user_data);
+
+typedef struct wsc_consumer_hooks {
+  size_t struct_size;            /* set by wsc_consumer_hooks_init */
+  wsc_auth_fn authenticate;      /* NULL: everyone may connect */
+  wsc_connect_fn on_connect;     /* NULL: nothing */
+  wsc_disconnect_fn on_disconnect; /* NULL: nothing */
+} wsc_consumer_hooks;
+
+/* Fill `h` with NULL hooks and its struct_size. Since: 0.1 */
+WSC_API void wsc_consumer_hooks_init(wsc_consumer_hooks *h);
+
+/* Create a consumer called `name` (1-99 characters of [A-Za-z0-9_.-]).
+ * Returns 0 and *out, WSC_EINVAL for a bad name, WSC_ENOMEM.
+ * Ownership: returns owned; free with wsc_consumer_free, unless a server
+ * took it (wsc_server_options.consumers).
+ * Thread: any thread, until a server takes it. Since: 0.1 */
+WSC_API int wsc_consumer_new(const char *name, wsc_consumer **out);
+
+/* Free a consumer no server has taken; calls each handler's free_user_data.
+ * NULL is a no-op. Since: 0.1 */
+WSC_API void wsc_consumer_free(wsc_consumer *c);
+
+/* The consumer's name. Returns borrowed, valid for the consumer's life. */
+WSC_API const char *wsc_consumer_get_name(const wsc_consumer *c);
+
+/* Metadata kept for generated API documentation.
+ * Returns 0, WSC_EINVAL, WSC_ENOMEM. Ownership: copies the strings. */
+WSC_API int wsc_consumer_set_description(wsc_consumer *c, const char *text);
+WSC_API int wsc_consumer_add_tag(wsc_consumer *c, const char *tag);
+
+/* The channel-layer alias this consumer uses ("default" when never set).
+ * The config's "consumers": {"<name>": {"layer": ...}} overrides it.
+ * Returns 0, WSC_EINVAL, WSC_ENOMEM. Ownership: copies `alias`. */
+WSC_API int wsc_consumer_set_layer(wsc_consumer *c, const char *alias);
+
+/* Add a group every connection joins on connect and leaves on close; it is
+ * also the default target of broadcasts. The config's "groups" list for this
+ * consumer, when present, replaces the groups set here.
+ * Returns 0, WSC_EBADNAME, WSC_EEXIST, WSC_ENOMEM. Ownership: copies. */
+WSC_API int wsc_consumer_add_group(wsc_consumer *c, const char *group);
+
+/* Route WebSocket messages whose "action" is `action` to `fn`.
+ * `free_user_data` (may be NULL) is called once with `user_data` when the
+ * consumer is freed, or at once if this call fails.
+ * Returns 0, WSC_EINVAL, WSC_EEXIST (action already has a handler),
+ * WSC_ENOMEM. Ownership: copies `action`; keeps `user_data`.
+ * Thread: before the consumer is given to a server. Since: 0.1 */
+WSC_API int wsc_consumer_on(wsc_consumer *c, const char *action,
+                            wsc_action_fn fn, void *user_data,
+                            void (*free_user_data)(void *));
+
+/* Route channel-layer events whose "action" is `action` to `fn`; what the
+ * handler sends with wsc_conn_send goes to that connection's client.
+ * Same contract as wsc_consumer_on. Since: 0.1 */
+WSC_API int wsc_consumer_on_event(wsc_consumer *c, const char *action,
+                                  wsc_action_fn fn, void *user_data,
+                                  void (*free_user_data)(void *));
+
+/* Set the lifecycle hooks (copied) and the user_data they receive;
+ * `free_user_data` as for wsc_consumer_on. Setting hooks again replaces them
+ * and frees the previous user_data.
+ * Returns 0, WSC_EINVAL (NULL or too small struct). Since: 0.1 */
+WSC_API int wsc_consumer_set_hooks(wsc_consumer *c,
+                                   const wsc_consumer_hooks *hooks,
+                                   void *user_data,
+                                   void (*free_user_data)(void *));
+
+WSC_END_DECLS
+
+#endif

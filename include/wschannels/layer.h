@@ -1,0 +1,87 @@
+/* wschannels: channel-layer drivers, a versioned vtable (sqlite's vfs, nng's
+ * transport ops). A driver moves opaque message bytes between channels and
+ * groups; the core decides what the bytes mean.
+ *
+ * Two tables: the driver provides `wsc_layer_ops`; the core hands each
+ * instance a `wsc_layer_host` (its loop, and where to deliver). Drivers run on
+ * the loop thread; every call below is made there, and a driver calls the host
+ * there. A driver never calls `deliver` from inside one of its ops: delivery
+ * happens later, from the loop. */
+#ifndef WSCHANNELS_LAYER_H
+#define WSCHANNELS_LAYER_H
+
+#include "common.h"
+#include "log.h"
+
+#include <cjson/cJSON.h>
+
+WSC_BEGIN_DECLS
+
+#define WSC_LAYER_ABI_MAGIC 0x57530000u /* "WS" in the upper half */
+#define WSC_LAYER_ABI_V1 (WSC_LAYER_ABI_MAGIC | 1u)
+#define WSC_LAYER_ABI WSC_LAYER_ABI_V1 /* the version these headers define */
+
+/* Longest channel or group name, as in Django Channels (length < 100). */
+#define WSC_NAME_MAX 99
+
+typedef struct wsc_layer_host {
+  size_t struct_size;
+  uv_loop_t *loop;
+  const char *alias; /* the config's alias for this instance */
+  void *host_data;   /* pass back in every call below */
+  /* Deliver `msg` to local receivers (the pointers given to new_channel).
+   * `receivers` and `msg` are borrowed for the call. */
+  void (*deliver)(void *host_data, void *const *receivers, size_t n,
+                  const char *msg, size_t len);
+  /* Log through the server's logger; subsystem is "layer.<driver name>". */
+  void (*log)(void *host_data, wsc_log_level level, const char *msg);
+} wsc_layer_host;
+
+typedef struct wsc_layer_ops {
+  size_t struct_size;   /* sizeof(wsc_layer_ops) as the driver was compiled */
+  uint32_t abi_version; /* WSC_LAYER_ABI_Vn the driver implements */
+  const char *name;     /* the config's "driver" value: "memory", ... */
+  /* --- v1 --- */
+  /* Create an instance from the alias's config object (which still holds
+   * "driver"). Reject unknown keys and bad values with WSC_ECONFIG and a
+   * message naming the key in `err`. `host` stays valid until close's done. */
+  int (*create)(const wsc_layer_host *host, const cJSON *cfg, void **inst,
+                char *err, size_t errlen);
+  /* Make a new process-local channel whose messages are delivered to
+   * `receiver`; write its name (NUL-terminated, < WSC_NAME_MAX+1) to `name`. */
+  int (*new_channel)(void *inst, void *receiver, char *name, size_t namelen);
+  /* The receiver is gone: drop what is queued for it; never deliver to it
+   * again. */
+  void (*release_channel)(void *inst, const char *name);
+  /* Queue `msg` on `channel`. WSC_EFULL when the channel is at capacity. */
+  int (*send)(void *inst, const char *channel, const char *msg, size_t len);
+  int (*group_add)(void *inst, const char *group, const char *channel);
+  int (*group_discard)(void *inst, const char *group, const char *channel);
+  /* Queue `msg` on every channel in `group`; never fails for a full member
+   * (that member is skipped and logged). */
+  int (*group_send)(void *inst, const char *group, const char *msg,
+                    size_t len);
+  /* Release everything; call done(arg) from the loop once nothing of the
+   * instance remains on the loop. No deliver after close is called. */
+  void (*close)(void *inst, void (*done)(void *arg), void *arg);
+  /* --- v2 and later: append below this line only --- */
+} wsc_layer_ops;
+
+/* Register a driver so configs can name it by `ops->name`.
+ * Returns 0; WSC_EVERSION (bad magic, a newer ABI than this library's, or a
+ * struct_size below v1's); WSC_EINVAL (NULL, no name, a v1 method missing);
+ * WSC_EEXIST (name taken); WSC_ENOMEM. `errbuf` (may be NULL) gets details.
+ * Ownership: borrows `ops` for the life of the process; never changes it.
+ * Thread: any (the registry is locked). Since: 0.1 */
+WSC_API int wsc_layer_register(const wsc_layer_ops *ops, char *errbuf,
+                               size_t errlen);
+
+/* Nonzero if `name` is a valid group name (1-99 of [A-Za-z0-9_.-]), or, for
+ * wsc_channel_name_is_valid, a valid channel name (also allows one "!" and a
+ * suffix of those characters). Thread: any. Since: 0.1 */
+WSC_API int wsc_group_name_is_valid(const char *name);
+WSC_API int wsc_channel_name_is_valid(const char *name);
+
+WSC_END_DECLS
+
+#endif

@@ -1,0 +1,594 @@
+#include "conn.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "alloc.h"
+#include "consumer.h"
+#include "layer.h"
+#include "message.h"
+#include "server.h"
+#include "wschannels/error.h"
+
+#define CONN_LOG(c, lvl, ...) wsc__log(&(c)->srv->log, lvl, "conn", __VA_ARGS__)
+
+wsc_conn *wsc__conn_new(wsc_server *srv, wsc_consumer *consumer,
+                        struct wsc__layer *layer, const char *uri,
+                        wsc__kv *params, size_t nparams) {
+  wsc_conn *c = wsc__calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->srv = srv;
+  c->consumer = consumer;
+  c->layer = layer;
+  c->params = params;
+  c->nparams = nparams;
+  const char *qm = strchr(uri, '?');
+  c->path = qm ? wsc__strndup(uri, (size_t)(qm - uri)) : wsc__strdup(uri);
+  if (!c->path || (qm && wsc__parse_query(qm + 1, &c->query, &c->nquery))) {
+    c->params = NULL;
+    c->nparams = 0;
+    wsc__conn_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static void drop_queue(wsc_conn *c) {
+  while (c->qlen) {
+    wsc__frame_unref(c->q[c->qhead]);
+    c->qhead = (c->qhead + 1) & (c->qcap - 1);
+    c->qlen--;
+  }
+  c->qbytes = 0;
+}
+
+void wsc__conn_free(wsc_conn *c) {
+  if (!c) return;
+  drop_queue(c);
+  wsc__free(c->q);
+  if (c->free_data) c->free_data(c->data);
+  for (size_t i = 0; i < c->ngroups; i++) wsc__free(c->groups[i]);
+  wsc__free(c->groups);
+  wsc__kv_free(c->params, c->nparams);
+  wsc__kv_free(c->query, c->nquery);
+  wsc__free(c->path);
+  wsc__free(c->rx);
+  wsc__free(c);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void request_writable(wsc_conn *c) {
+  if (!c->writable_requested) {
+    c->writable_requested = 1;
+    lws_callback_on_writable(c->wsi);
+  }
+}
+
+int wsc__conn_queue(wsc_conn *c, wsc__frame *f) {
+  if (c->state != WSC__CONN_OPEN) return WSC_ECLOSED;
+  if (c->qbytes + f->len > c->srv->cfg.send_queue_bytes) {
+    CONN_LOG(c, WSC_LOG_WARN,
+             "%s: client is not reading (%zu bytes queued, limit %zu); "
+             "closing it with 1008",
+             c->channel, c->qbytes, c->srv->cfg.send_queue_bytes);
+    drop_queue(c);
+    wsc__conn_start_close(c, 1008, "send queue full: client too slow");
+    return WSC_EAGAIN;
+  }
+  if (c->qlen == c->qcap) {
+    size_t ncap = c->qcap ? c->qcap * 2 : 8;
+    wsc__frame **nq = wsc__malloc(ncap * sizeof *nq);
+    if (!nq) return WSC_ENOMEM;
+    for (size_t i = 0; i < c->qlen; i++)
+      nq[i] = c->q[(c->qhead + i) & (c->qcap - 1)];
+    wsc__free(c->q);
+    c->q = nq;
+    c->qhead = 0;
+    c->qcap = ncap;
+  }
+  c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = f;
+  c->qlen++;
+  c->qbytes += f->len;
+  wsc__frame_ref(f);
+  wsc__server_mark_dirty(c->srv, c);
+  return 0;
+}
+
+/* Copies whole queued frames into one buffer (up to WSC__TX_PACKET, or one
+ * bigger frame alone) and hands it to lws as one raw write: the frames are
+ * already framed, so lws adds nothing. */
+static int write_queued(wsc_conn *c) {
+  if (!c->qlen) return 0;
+  size_t first = c->q[c->qhead]->len;
+  unsigned char *buf =
+      wsc__server_scratch(c->srv, first > WSC__TX_PACKET ? first : WSC__TX_PACKET);
+  if (!buf) return -1;
+  size_t total = 0;
+  while (c->qlen) {
+    wsc__frame *f = c->q[c->qhead];
+    if (total && total + f->len > WSC__TX_PACKET) break;
+    memcpy(buf + total, f->data, f->len);
+    total += f->len;
+    c->qbytes -= f->len;
+    c->qhead = (c->qhead + 1) & (c->qcap - 1);
+    c->qlen--;
+    wsc__frame_unref(f);
+  }
+  return lws_write(c->wsi, buf, total, LWS_WRITE_RAW) < 0 ? -1 : 0;
+}
+
+void wsc__conn_flush(wsc_conn *c) {
+  if (c->state != WSC__CONN_OPEN && c->state != WSC__CONN_CLOSING) return;
+  /* While lws holds unsent bytes it must drain them first; a new write
+   * would be appended behind them anyway. */
+  if (lws_partial_buffered(c->wsi)) {
+    request_writable(c);
+    return;
+  }
+  if (write_queued(c) < 0) {
+    drop_queue(c);
+    return; /* lws closes the connection */
+  }
+  if (c->qlen || c->state == WSC__CONN_CLOSING) request_writable(c);
+}
+
+int wsc__conn_on_writeable(wsc_conn *c) {
+  c->writable_requested = 0;
+  if (c->state != WSC__CONN_OPEN && c->state != WSC__CONN_CLOSING) return 0;
+  if (write_queued(c) < 0) return -1;
+  if (c->qlen || (c->state == WSC__CONN_CLOSING &&
+                  lws_partial_buffered(c->wsi))) {
+    request_writable(c);
+    return 0;
+  }
+  if (c->state == WSC__CONN_CLOSING) {
+    lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                     (unsigned char *)c->close_reason,
+                     strlen(c->close_reason));
+    return -1;
+  }
+  return 0;
+}
+
+void wsc__conn_start_close(wsc_conn *c, int code, const char *reason) {
+  if (c->state != WSC__CONN_OPEN) return;
+  c->state = WSC__CONN_CLOSING;
+  c->close_code = code;
+  snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
+  wsc__server_mark_dirty(c->srv, c);
+}
+
+static int send_text(wsc_conn *c, const char *json, size_t len) {
+  wsc__frame *f = wsc__frame_new_text(json, len);
+  if (!f) return WSC_ENOMEM;
+  int rc = wsc__conn_queue(c, f);
+  wsc__frame_unref(f);
+  return rc;
+}
+
+/* Sends a cJSON-allocated string and frees it. */
+static int send_owned(wsc_conn *c, char *s) {
+  if (!s) return WSC_ENOMEM;
+  int rc = send_text(c, s, strlen(s));
+  wsc__msg_free(s);
+  return rc;
+}
+
+/* ---- receiving and dispatch -------------------------------------------- */
+
+static void send_validation_error(wsc_conn *c, const char *type,
+                                  const char *loc0, const char *msg) {
+  CONN_LOG(c, WSC_LOG_INFO, "%s: rejected message: %s: %s", c->channel, type,
+           msg);
+  send_owned(c, wsc__msg_validation_error(type, loc0, msg));
+}
+
+static void json_error(wsc_conn *c, const char *text, size_t len) {
+  const char *at = cJSON_GetErrorPtr();
+  size_t off = (at && at >= text && at <= text + len) ? (size_t)(at - text)
+                                                      : len;
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < off; i++) {
+    if (text[i] == '\n') {
+      line++;
+      col = 1;
+    } else {
+      col++;
+    }
+  }
+  char msg[160];
+  if (len == 0)
+    snprintf(msg, sizeof msg, "Invalid JSON: EOF while parsing a value at "
+             "line 1 column 0");
+  else
+    snprintf(msg, sizeof msg, "Invalid JSON: syntax error at line %zu column "
+             "%zu", line, col);
+  send_validation_error(c, "json_invalid", NULL, msg);
+}
+
+static void dispatch_text(wsc_conn *c, const char *text, size_t len) {
+  cJSON *msg = cJSON_ParseWithLength(text, len);
+  if (!msg) {
+    json_error(c, text, len);
+    return;
+  }
+  const char *discr = "action";
+  const cJSON *action = cJSON_IsObject(msg)
+                            ? cJSON_GetObjectItemCaseSensitive(msg, discr)
+                            : NULL;
+  const wsc_consumer *cons = c->consumer;
+  char buf[256];
+  if (!cJSON_IsObject(msg)) {
+    send_validation_error(c, "model_attributes_type", NULL,
+                          "Input should be a valid dictionary or object to "
+                          "extract fields from");
+  } else if (!action) {
+    send_validation_error(c, "union_tag_not_found", NULL,
+                          "Unable to extract tag using discriminator 'action'");
+  } else {
+    char *printed = cJSON_IsString(action) ? NULL : cJSON_PrintUnformatted(action);
+    const char *tag = printed ? printed : action->valuestring;
+    const wsc__handler *h =
+        printed ? NULL : wsc__handler_find(&cons->actions, tag);
+    if (h) {
+      if (h->fn(c, msg, h->user_data) < 0) {
+        snprintf(buf, sizeof buf, "Failed to process message for %s", tag);
+        CONN_LOG(c, WSC_LOG_ERROR, "%s: handler for '%s' failed", c->channel,
+                 tag);
+        send_owned(c, wsc__msg_detail_error(buf));
+      }
+    } else if (!printed && strcmp(tag, "ping") == 0) {
+      send_owned(c, wsc__msg_reply("pong", NULL));
+    } else if (!strchr(cons->expected_tags, ',')) {
+      /* One message type: Pydantic checks the literal, not a union. */
+      snprintf(buf, sizeof buf, "Input should be %s", cons->expected_tags);
+      send_validation_error(c, "literal_error", "action", buf);
+    } else {
+      char *m = NULL;
+      size_t n = strlen(tag) + strlen(cons->expected_tags) + 128;
+      if ((m = wsc__malloc(n))) {
+        snprintf(m, n,
+                 "Input tag '%s' found using 'action' does not match any of "
+                 "the expected tags: %s",
+                 tag, cons->expected_tags);
+        send_validation_error(c, "union_tag_invalid", NULL, m);
+        wsc__free(m);
+      }
+    }
+    if (printed) cJSON_free(printed);
+  }
+  cJSON_Delete(msg);
+}
+
+int wsc__conn_on_receive(wsc_conn *c, const void *in, size_t len) {
+  if (c->state != WSC__CONN_OPEN) return 0;
+  struct lws *wsi = c->wsi;
+  if (lws_is_first_fragment(wsi)) {
+    c->rxlen = 0;
+    c->rx_binary = lws_frame_is_binary(wsi);
+  }
+  size_t max = c->srv->cfg.max_message_bytes;
+  if (c->rxlen + len > max) {
+    char reason[64];
+    snprintf(reason, sizeof reason, "message over %zu bytes", max);
+    CONN_LOG(c, WSC_LOG_INFO, "%s: %s; closing with 1009", c->channel, reason);
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                     (unsigned char *)reason, strlen(reason));
+    return -1;
+  }
+  if (wsc__grow((void **)&c->rx, &c->rxcap, c->rxlen + len + 1, 1)) {
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+                     (unsigned char *)"out of memory", 13);
+    return -1;
+  }
+  if (len) memcpy(c->rx + c->rxlen, in, len);
+  c->rxlen += len;
+  if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+    return 0;
+  size_t n = c->rxlen;
+  c->rxlen = 0;
+  if (c->rx_binary)
+    send_validation_error(c, "frame_type", NULL,
+                          "Binary frames are not supported: send JSON "
+                          "objects as text frames");
+  else
+    dispatch_text(c, (const char *)c->rx, n);
+  if (c->rxcap > 65536) { /* do not keep a big message's buffer */
+    wsc__free(c->rx);
+    c->rx = NULL;
+    c->rxcap = 0;
+  }
+  return 0;
+}
+
+void wsc__conn_deliver_event(wsc_conn *c, const cJSON *event) {
+  if (c->state != WSC__CONN_OPEN) return;
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(event, "action");
+  const char *action = cJSON_IsString(a) ? a->valuestring : "";
+  const wsc__handler *h = wsc__handler_find(&c->consumer->events, action);
+  if (!h) {
+    CONN_LOG(c, WSC_LOG_WARN,
+             "consumer '%s' has no event handler for '%s'; event dropped",
+             c->consumer->name, action);
+    return;
+  }
+  if (h->fn(c, event, h->user_data) < 0)
+    CONN_LOG(c, WSC_LOG_ERROR, "%s: event handler for '%s' failed",
+             c->channel, action);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static int join(wsc_conn *c, const char *group) {
+  for (size_t i = 0; i < c->ngroups; i++)
+    if (strcmp(c->groups[i], group) == 0) return WSC_EEXIST;
+  if (wsc__grow((void **)&c->groups, &c->groups_cap, c->ngroups + 1,
+                sizeof *c->groups))
+    return WSC_ENOMEM;
+  char *g = wsc__strdup(group);
+  if (!g) return WSC_ENOMEM;
+  int rc = wsc__layer_group_add(c->layer, group, c->channel, c->srv->errmsg,
+                                sizeof c->srv->errmsg);
+  if (rc) {
+    wsc__free(g);
+    return rc;
+  }
+  c->groups[c->ngroups++] = g;
+  return 0;
+}
+
+int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
+  c->wsi = wsi;
+  wsc__layer *l = c->layer;
+  int rc = l->ops->new_channel(l->inst, c, c->channel, sizeof c->channel);
+  if (rc) {
+    CONN_LOG(c, WSC_LOG_ERROR, "layer '%s': cannot create a channel: %s",
+             l->alias, wsc_strerror(rc));
+    return -1;
+  }
+  c->state = WSC__CONN_OPEN;
+  wsc_server *srv = c->srv;
+  c->next = srv->conns;
+  if (srv->conns) srv->conns->prev = c;
+  srv->conns = c;
+  srv->nconns++;
+  for (size_t i = 0; i < c->consumer->ngroups; i++) {
+    if ((rc = join(c, c->consumer->groups[i])) && rc != WSC_EEXIST) {
+      CONN_LOG(c, WSC_LOG_ERROR, "%s: cannot join group '%s': %s", c->channel,
+               c->consumer->groups[i], srv->errmsg);
+      wsc__conn_start_close(c, 1011, "cannot join group");
+      return 0;
+    }
+  }
+  const wsc_consumer_hooks *hk = &c->consumer->hooks;
+  if (hk->on_connect && hk->on_connect(c, c->consumer->hooks_ud) < 0)
+    wsc__conn_start_close(c, 1011, "connection setup failed");
+  return 0;
+}
+
+void wsc__conn_on_peer_close(wsc_conn *c, const void *in, size_t len) {
+  if (len >= 2) {
+    const unsigned char *p = in;
+    c->close_code = (p[0] << 8) | p[1];
+  }
+}
+
+void wsc__conn_on_closed(wsc_conn *c, int notify) {
+  if (c->state == WSC__CONN_PENDING || c->state == WSC__CONN_CLOSED) {
+    c->state = WSC__CONN_CLOSED;
+    return;
+  }
+  c->state = WSC__CONN_CLOSED;
+  wsc_server *srv = c->srv;
+  const wsc_consumer_hooks *hk = &c->consumer->hooks;
+  if (notify && hk->on_disconnect)
+    hk->on_disconnect(c, c->close_code ? c->close_code : 1006,
+                      c->consumer->hooks_ud);
+  for (size_t i = 0; i < c->ngroups; i++)
+    wsc__layer_group_discard(c->layer, c->groups[i], c->channel);
+  if (c->layer->inst) c->layer->ops->release_channel(c->layer->inst, c->channel);
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    srv->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+  srv->nconns--;
+  wsc__server_unmark_dirty(srv, c);
+  drop_queue(c);
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+#define LOOP_ONLY(c)                                             \
+  do {                                                           \
+    if (!(c)) return WSC_EINVAL;                                 \
+    if (!wsc__on_loop_thread((c)->srv)) return WSC_ETHREAD;      \
+  } while (0)
+
+#define LOOP_GETTER(c) \
+  if (!(c) || !wsc__on_loop_thread((c)->srv)) return NULL
+
+const char *wsc_conn_get_channel(const wsc_conn *c) {
+  LOOP_GETTER(c);
+  return c->channel;
+}
+
+const char *wsc_conn_get_path(const wsc_conn *c) {
+  LOOP_GETTER(c);
+  return c->path;
+}
+
+const char *wsc_conn_get_path_param(const wsc_conn *c, const char *name) {
+  LOOP_GETTER(c);
+  return name ? wsc__kv_get(c->params, c->nparams, name) : NULL;
+}
+
+const char *wsc_conn_get_query_param(const wsc_conn *c, const char *name) {
+  LOOP_GETTER(c);
+  return name ? wsc__kv_get(c->query, c->nquery, name) : NULL;
+}
+
+const char *wsc_conn_get_consumer_name(const wsc_conn *c) {
+  LOOP_GETTER(c);
+  return c->consumer->name;
+}
+
+wsc_server *wsc_conn_get_server(const wsc_conn *c) { return c ? c->srv : NULL; }
+
+void wsc_conn_set_data(wsc_conn *c, void *data, void (*free_data)(void *)) {
+  if (!c || !wsc__on_loop_thread(c->srv)) return;
+  if (c->free_data && c->data != data) c->free_data(c->data);
+  c->data = data;
+  c->free_data = free_data;
+}
+
+void *wsc_conn_get_data(const wsc_conn *c) {
+  LOOP_GETTER(c);
+  return c->data;
+}
+
+int wsc_conn_is_open(const wsc_conn *c) {
+  return c && wsc__on_loop_thread(c->srv) && c->state == WSC__CONN_OPEN;
+}
+
+int wsc_conn_send(wsc_conn *c, const char *json, size_t len) {
+  LOOP_ONLY(c);
+  if (!json) return WSC_EINVAL;
+  return send_text(c, json, len);
+}
+
+int wsc_conn_send_json(wsc_conn *c, const cJSON *msg) {
+  LOOP_ONLY(c);
+  if (!msg) return WSC_EINVAL;
+  return send_owned(c, cJSON_PrintUnformatted(msg));
+}
+
+int wsc_conn_reply(wsc_conn *c, const char *action, const cJSON *payload) {
+  LOOP_ONLY(c);
+  if (!action || !*action) return WSC_EINVAL;
+  return send_owned(c, wsc__msg_reply(action, payload));
+}
+
+/* Runs `op` for each group (this connection's groups by default) and
+ * returns the first error after trying them all. */
+static int each_group(wsc_conn *c, const char *const *groups, size_t ngroups,
+                      const char *msg, size_t len) {
+  const char *const *g = groups ? groups : (const char *const *)c->groups;
+  size_t n = groups ? ngroups : c->ngroups;
+  int first = 0;
+  for (size_t i = 0; i < n; i++) {
+    int rc = wsc__layer_group_send(c->layer, g[i], msg, len, c->srv->errmsg,
+                                   sizeof c->srv->errmsg);
+    if (rc && !first) first = rc;
+  }
+  return first;
+}
+
+int wsc_conn_broadcast(wsc_conn *c, const char *json, size_t len,
+                       const char *const *groups, size_t ngroups,
+                       unsigned flags) {
+  LOOP_ONLY(c);
+  if (!json || (ngroups && !groups)) return WSC_EINVAL;
+  if (c->state == WSC__CONN_CLOSED || c->state == WSC__CONN_PENDING)
+    return WSC_ECLOSED;
+  int rc;
+  size_t elen;
+  char *env = wsc__env_group_message(json, len, flags & WSC_EXCLUDE_CURRENT,
+                                     c->channel, &elen, &rc);
+  if (!env)
+    return wsc__server_fail(c->srv, rc, "broadcast: %s",
+                            rc == WSC_EINVAL ? "message is not a JSON object"
+                                             : wsc_strerror(rc));
+  rc = each_group(c, groups, ngroups, env, elen);
+  wsc__free(env);
+  return rc;
+}
+
+int wsc_conn_broadcast_json(wsc_conn *c, const cJSON *msg,
+                            const char *const *groups, size_t ngroups,
+                            unsigned flags) {
+  LOOP_ONLY(c);
+  if (!msg) return WSC_EINVAL;
+  char *s = cJSON_PrintUnformatted(msg);
+  if (!s) return WSC_ENOMEM;
+  int rc = wsc_conn_broadcast(c, s, strlen(s), groups, ngroups, flags);
+  cJSON_free(s);
+  return rc;
+}
+
+int wsc_conn_send_event(wsc_conn *c, const char *channel, const char *json,
+                        size_t len) {
+  LOOP_ONLY(c);
+  if (!json || !channel) return WSC_EINVAL;
+  int rc;
+  size_t elen;
+  char *env = wsc__env_event(json, len, &elen, &rc);
+  if (!env)
+    return wsc__server_fail(c->srv, rc, "send_event: %s",
+                            rc == WSC_EINVAL
+                                ? "an event is a JSON object with a string "
+                                  "\"action\""
+                                : wsc_strerror(rc));
+  rc = wsc__layer_send(c->layer, channel, env, elen, c->srv->errmsg,
+                       sizeof c->srv->errmsg);
+  wsc__free(env);
+  return rc;
+}
+
+int wsc_conn_broadcast_event(wsc_conn *c, const char *json, size_t len,
+                             const char *const *groups, size_t ngroups) {
+  LOOP_ONLY(c);
+  if (!json || (ngroups && !groups)) return WSC_EINVAL;
+  int rc;
+  size_t elen;
+  char *env = wsc__env_event(json, len, &elen, &rc);
+  if (!env)
+    return wsc__server_fail(c->srv, rc, "broadcast_event: %s",
+                            rc == WSC_EINVAL
+                                ? "an event is a JSON object with a string "
+                                  "\"action\""
+                                : wsc_strerror(rc));
+  rc = each_group(c, groups, ngroups, env, elen);
+  wsc__free(env);
+  return rc;
+}
+
+int wsc_conn_group_add(wsc_conn *c, const char *group) {
+  LOOP_ONLY(c);
+  if (c->state != WSC__CONN_OPEN) return WSC_ECLOSED;
+  if (!wsc_group_name_is_valid(group))
+    return wsc__server_fail(c->srv, WSC_EBADNAME, "invalid group name '%.120s'",
+                            group ? group : "(null)");
+  return join(c, group);
+}
+
+int wsc_conn_group_discard(wsc_conn *c, const char *group) {
+  LOOP_ONLY(c);
+  if (!group) return WSC_EINVAL;
+  if (c->state != WSC__CONN_OPEN && c->state != WSC__CONN_CLOSING)
+    return WSC_ECLOSED;
+  for (size_t i = 0; i < c->ngroups; i++) {
+    if (strcmp(c->groups[i], group) != 0) continue;
+    int rc = wsc__layer_group_discard(c->layer, group, c->channel);
+    wsc__free(c->groups[i]);
+    memmove(&c->groups[i], &c->groups[i + 1],
+            (c->ngroups - i - 1) * sizeof *c->groups);
+    c->ngroups--;
+    return rc;
+  }
+  return WSC_ENOTFOUND;
+}
+
+int wsc_conn_close(wsc_conn *c, int code, const char *reason) {
+  LOOP_ONLY(c);
+  int ok = code == 1000 || code == 1001 || code == 1008 || code == 1011 ||
+           (code >= 3000 && code <= 4999);
+  if (!ok || (reason && strlen(reason) > 123)) return WSC_EINVAL;
+  if (c->state != WSC__CONN_OPEN) return WSC_ECLOSED;
+  wsc__conn_start_close(c, code, reason);
+  return 0;
+}

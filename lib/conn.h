@@ -1,0 +1,78 @@
+/* A WebSocket connection: its send queue (pre-framed, shared frames written
+ * in one gathered raw write per loop turn), its receive buffer, and the
+ * dispatch of complete messages to the consumer's handlers. */
+#ifndef WSC_LIB_CONN_H
+#define WSC_LIB_CONN_H
+
+#include <cjson/cJSON.h>
+
+#include "frame.h"
+#include "router.h"
+#include "wschannels/conn.h"
+#include "wschannels/layer.h"
+
+struct lws;
+struct wsc__layer;
+
+typedef enum wsc__conn_state {
+  WSC__CONN_PENDING, /* handshake under way */
+  WSC__CONN_OPEN,
+  WSC__CONN_CLOSING, /* wsc_conn_close called; flushing */
+  WSC__CONN_CLOSED
+} wsc__conn_state;
+
+struct wsc_conn {
+  wsc_server *srv;
+  struct lws *wsi;
+  wsc_consumer *consumer;
+  struct wsc__layer *layer;
+  wsc__conn_state state;
+  wsc_conn *prev, *next;             /* the server's open connections */
+  wsc_conn *dirty_prev, *dirty_next; /* the server's to-flush list */
+  int in_dirty;
+  int writable_requested;
+  char channel[WSC_NAME_MAX + 1];
+  char *path;
+  wsc__kv *params, *query;
+  size_t nparams, nquery;
+  char **groups;
+  size_t ngroups, groups_cap;
+  wsc__frame **q; /* ring of frames waiting to be written */
+  size_t qhead, qlen, qcap, qbytes;
+  int close_code; /* what we send, or what the peer sent */
+  char close_reason[124];
+  unsigned char *rx;
+  size_t rxlen, rxcap;
+  int rx_binary;
+  void *data;
+  void (*free_data)(void *);
+};
+
+/* Allocates a pending connection for `path` ("?query" included). */
+wsc_conn *wsc__conn_new(wsc_server *srv, wsc_consumer *consumer,
+                        struct wsc__layer *layer, const char *uri,
+                        wsc__kv *params, size_t nparams);
+/* Frees everything (the connection must be unlinked already). */
+void wsc__conn_free(wsc_conn *c);
+
+/* lws events, from the server's protocol callback. Return -1 to make lws
+ * close the connection. */
+int wsc__conn_on_established(wsc_conn *c, struct lws *wsi);
+int wsc__conn_on_receive(wsc_conn *c, const void *in, size_t len);
+int wsc__conn_on_writeable(wsc_conn *c);
+void wsc__conn_on_peer_close(wsc_conn *c, const void *in, size_t len);
+/* The connection is gone: hooks, groups, channel. `notify` runs
+ * on_disconnect (not once the server is closing). */
+void wsc__conn_on_closed(wsc_conn *c, int notify);
+
+/* Queue a shared frame (takes a new reference). WSC_ECLOSED, WSC_EAGAIN. */
+int wsc__conn_queue(wsc_conn *c, wsc__frame *f);
+/* Write what is queued; called from the server's uv_check. */
+void wsc__conn_flush(wsc_conn *c);
+/* Route a channel-layer event to the consumer's event handler. */
+void wsc__conn_deliver_event(wsc_conn *c, const cJSON *event);
+
+/* Close without checks (server shutdown, protocol errors). */
+void wsc__conn_start_close(wsc_conn *c, int code, const char *reason);
+
+#endif

@@ -1,0 +1,109 @@
+#include "layer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "layer_registry.h"
+#include "wschannels/error.h"
+
+static void host_log(void *host_data, wsc_log_level level, const char *msg) {
+  wsc__layer *l = host_data;
+  if (WSC__LOG_ON(l->log, level))
+    l->log->fn(level, l->subsystem, msg, l->log->user_data);
+}
+
+int wsc__layer_open(wsc__layer *l, const wsc__layer_cfg *cfg, uv_loop_t *loop,
+                    wsc__deliver_fn deliver, void *owner,
+                    const wsc__logger *log, char *err, size_t errlen) {
+  memset(l, 0, sizeof *l);
+  l->ops = wsc__layer_registry_find(cfg->driver);
+  if (!l->ops) {
+    if (err)
+      snprintf(err, errlen,
+               "config: layers.%s.driver: unknown driver '%s' (known: "
+               "\"memory\", \"redis_pubsub\", \"redis\")",
+               cfg->alias, cfg->driver);
+    return WSC_ECONFIG;
+  }
+  if (!(l->alias = wsc__strdup(cfg->alias))) return WSC_ENOMEM;
+  l->owner = owner;
+  l->log = log;
+  snprintf(l->subsystem, sizeof l->subsystem, "layer.%s", l->ops->name);
+  l->host.struct_size = sizeof l->host;
+  l->host.loop = loop;
+  l->host.alias = l->alias;
+  l->host.host_data = l;
+  l->host.deliver = deliver;
+  l->host.log = host_log;
+  int rc = l->ops->create(&l->host, cfg->options, &l->inst, err, errlen);
+  if (rc) {
+    wsc__free(l->alias);
+    l->alias = NULL;
+    l->inst = NULL;
+  }
+  return rc;
+}
+
+static int set_err(char *err, size_t errlen, int rc, const wsc__layer *l,
+                   const char *what, const char *name) {
+  if (err && errlen) {
+    if (rc == WSC_EFULL)
+      snprintf(err, errlen, "layer '%s': channel '%s' is full", l->alias ? l->alias : "?",
+               name);
+    else if (rc == WSC_EBADNAME)
+      snprintf(err, errlen,
+               "layer '%s': invalid %s name '%.120s' (1-99 characters of "
+               "A-Z a-z 0-9 - _ .%s)",
+               l->alias ? l->alias : "?", what, name ? name : "(null)",
+               strcmp(what, "channel") == 0 ? ", one '!'" : "");
+    else if (rc)
+      snprintf(err, errlen, "layer '%s': %s '%.120s': %s", l->alias ? l->alias : "?", what,
+               name, wsc_strerror(rc));
+  }
+  return rc;
+}
+
+int wsc__layer_send(wsc__layer *l, const char *channel, const char *msg,
+                    size_t len, char *err, size_t errlen) {
+  if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "channel", channel);
+  if (!wsc_channel_name_is_valid(channel))
+    return set_err(err, errlen, WSC_EBADNAME, l, "channel", channel);
+  return set_err(err, errlen, l->ops->send(l->inst, channel, msg, len), l,
+                 "channel", channel);
+}
+
+int wsc__layer_group_send(wsc__layer *l, const char *group, const char *msg,
+                          size_t len, char *err, size_t errlen) {
+  if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "group", group);
+  if (!wsc_group_name_is_valid(group))
+    return set_err(err, errlen, WSC_EBADNAME, l, "group", group);
+  return set_err(err, errlen, l->ops->group_send(l->inst, group, msg, len), l,
+                 "group", group);
+}
+
+int wsc__layer_group_add(wsc__layer *l, const char *group,
+                         const char *channel, char *err, size_t errlen) {
+  if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "group", group);
+  if (!wsc_group_name_is_valid(group))
+    return set_err(err, errlen, WSC_EBADNAME, l, "group", group);
+  return set_err(err, errlen, l->ops->group_add(l->inst, group, channel), l,
+                 "group", group);
+}
+
+int wsc__layer_group_discard(wsc__layer *l, const char *group,
+                             const char *channel) {
+  if (!l->inst) return WSC_ECLOSED;
+  return l->ops->group_discard(l->inst, group, channel);
+}
+
+void wsc__layer_close(wsc__layer *l, void (*done)(void *), void *arg) {
+  void *inst = l->inst;
+  l->inst = NULL;
+  wsc__free(l->alias);
+  l->alias = NULL;
+  if (inst)
+    l->ops->close(inst, done, arg);
+  else if (done)
+    done(arg);
+}

@@ -1,0 +1,42 @@
+/* One live channel-layer instance (a config alias), as the core uses it:
+ * the driver's ops, its instance, and the host table handed to it. */
+#ifndef WSC_LIB_LAYER_H
+#define WSC_LIB_LAYER_H
+
+#include "config.h"
+#include "log.h"
+#include "wschannels/layer.h"
+
+typedef void (*wsc__deliver_fn)(void *host_data, void *const *receivers,
+                                size_t n, const char *msg, size_t len);
+
+typedef struct wsc__layer {
+  char *alias;
+  const wsc_layer_ops *ops;
+  void *inst; /* NULL once closed */
+  wsc_layer_host host;
+  const wsc__logger *log;
+  char subsystem[80];
+  void *owner; /* what deliveries are for (the server) */
+} wsc__layer;
+
+/* Creates the driver instance for `cfg`. Returns 0 or an error with `err`
+ * naming the alias (unknown driver, bad options). */
+int wsc__layer_open(wsc__layer *l, const wsc__layer_cfg *cfg, uv_loop_t *loop,
+                    wsc__deliver_fn deliver, void *owner,
+                    const wsc__logger *log, char *err, size_t errlen);
+
+/* The ops, with name validation and an error text in `err`. */
+int wsc__layer_send(wsc__layer *l, const char *channel, const char *msg,
+                    size_t len, char *err, size_t errlen);
+int wsc__layer_group_send(wsc__layer *l, const char *group, const char *msg,
+                          size_t len, char *err, size_t errlen);
+int wsc__layer_group_add(wsc__layer *l, const char *group,
+                         const char *channel, char *err, size_t errlen);
+int wsc__layer_group_discard(wsc__layer *l, const char *group,
+                             const char *channel);
+
+/* Starts closing; done(arg) runs from the loop when finished. */
+void wsc__layer_close(wsc__layer *l, void (*done)(void *), void *arg);
+
+#endif

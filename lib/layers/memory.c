@@ -1,0 +1,483 @@
+/* The in-memory channel layer, with Django Channels' InMemoryChannelLayer
+ * semantics: per-channel capacity (a send to a full channel fails with
+ * WSC_EFULL; a group send skips full members and logs them), message expiry,
+ * and group expiry. Delivery is deferred to the loop (a uv_idle), in order.
+ *
+ * One broadcast is one queue item holding one message and the array of its
+ * target channels: no per-recipient allocation. Channels with a live local
+ * receiver (connections) never lose group membership by group_expiry while
+ * they are open: they leave their groups when they close. Only channels
+ * nobody reads (names added to groups by hand) expire out of groups. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "../alloc.h"
+#include "../config.h"
+#include "../strmap.h"
+#include "wschannels/error.h"
+#include "wschannels/layer.h"
+
+typedef struct mem_msg {
+  uint32_t refs;
+  uint64_t expires; /* loop ms */
+  size_t len;
+  char data[];
+} mem_msg;
+
+typedef struct mem_chan {
+  char *name;
+  void *receiver; /* NULL: nobody reads it here; messages wait in `backlog` */
+  int released;   /* the receiver is gone; the struct waits for its refs */
+  size_t pending; /* queue items not yet delivered that target it */
+  size_t group_refs;
+  mem_msg **backlog; /* ring */
+  size_t bhead, blen, bcap;
+} mem_chan;
+
+typedef struct member {
+  mem_chan *ch;
+  uint64_t joined;
+} member;
+
+typedef struct mem_group {
+  member *m;
+  size_t n, cap;
+} mem_group;
+
+typedef struct item {
+  struct item *next;
+  mem_msg *msg;
+  size_t n;
+  mem_chan *one; /* targets == &one for a single send */
+  mem_chan **targets;
+} item;
+
+typedef struct mem_layer {
+  const wsc_layer_host *host;
+  wsc__strmap chans, groups;
+  item *head, *tail;
+  uv_idle_t idle;
+  unsigned long capacity, expiry_ms, group_expiry_ms;
+  uint64_t rng;
+  void **scratch;
+  size_t scratch_cap;
+  void (*done)(void *);
+  void *done_arg;
+} mem_layer;
+
+static void logf_(mem_layer *l, wsc_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void logf_(mem_layer *l, wsc_log_level lvl, const char *fmt, ...) {
+  if (!l->host->log) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  l->host->log(l->host->host_data, lvl, buf);
+}
+
+static uint64_t now_ms(mem_layer *l) { return uv_now(l->host->loop); }
+
+static void msg_unref(mem_msg *m) {
+  if (m && --m->refs == 0) wsc__free(m);
+}
+
+static void chan_drop_backlog(mem_chan *c) {
+  while (c->blen) {
+    msg_unref(c->backlog[c->bhead]);
+    c->bhead = (c->bhead + 1) % c->bcap;
+    c->blen--;
+  }
+}
+
+static void chan_free(mem_chan *c) {
+  chan_drop_backlog(c);
+  wsc__free(c->backlog);
+  wsc__free(c->name);
+  wsc__free(c);
+}
+
+/* Frees a channel nobody can reach any more. */
+static void chan_maybe_free(mem_layer *l, mem_chan *c) {
+  if (c->pending || c->group_refs || c->blen) return;
+  if (c->released) {
+    chan_free(c);
+  } else if (!c->receiver) {
+    wsc__strmap_remove(&l->chans, c->name);
+    chan_free(c);
+  }
+}
+
+static void chan_expire_backlog(mem_layer *l, mem_chan *c) {
+  uint64_t now = now_ms(l);
+  while (c->blen && c->backlog[c->bhead]->expires <= now) {
+    msg_unref(c->backlog[c->bhead]);
+    c->bhead = (c->bhead + 1) % c->bcap;
+    c->blen--;
+  }
+}
+
+static int chan_backlog_push(mem_chan *c, mem_msg *m) {
+  if (c->blen == c->bcap) {
+    size_t ncap = c->bcap ? c->bcap * 2 : 8;
+    mem_msg **nq = wsc__calloc(ncap, sizeof *nq);
+    if (!nq) return WSC_ENOMEM;
+    for (size_t i = 0; i < c->blen; i++)
+      nq[i] = c->backlog[(c->bhead + i) % c->bcap];
+    wsc__free(c->backlog);
+    c->backlog = nq;
+    c->bhead = 0;
+    c->bcap = ncap;
+  }
+  c->backlog[(c->bhead + c->blen) % c->bcap] = m;
+  c->blen++;
+  m->refs++;
+  return 0;
+}
+
+static mem_chan *chan_new(mem_layer *l, const char *name, void *receiver) {
+  mem_chan *c = wsc__calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->receiver = receiver;
+  if (!(c->name = wsc__strdup(name)) || wsc__strmap_put(&l->chans, name, c)) {
+    wsc__free(c->name);
+    wsc__free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static int chan_full(mem_layer *l, mem_chan *c) {
+  return c->pending + c->blen >= l->capacity;
+}
+
+static mem_msg *msg_new(mem_layer *l, const char *data, size_t len) {
+  mem_msg *m = wsc__malloc(sizeof *m + len);
+  if (!m) return NULL;
+  m->refs = 1;
+  m->expires = now_ms(l) + l->expiry_ms;
+  m->len = len;
+  memcpy(m->data, data, len);
+  return m;
+}
+
+/* ---- delivery ---------------------------------------------------------- */
+
+static void drain(uv_idle_t *h);
+
+static void enqueue(mem_layer *l, item *it) {
+  it->next = NULL;
+  if (l->tail)
+    l->tail->next = it;
+  else
+    l->head = it;
+  l->tail = it;
+  uv_idle_start(&l->idle, drain);
+}
+
+static void drain(uv_idle_t *h) {
+  mem_layer *l = h->data;
+  /* Take the current list only: what deliveries queue runs next turn. */
+  item *it = l->head;
+  l->head = l->tail = NULL;
+  uint64_t now = now_ms(l);
+  while (it) {
+    item *next = it->next;
+    size_t nr = 0;
+    int expired = it->msg->expires <= now;
+    if (!expired && wsc__grow((void **)&l->scratch, &l->scratch_cap, it->n,
+                              sizeof *l->scratch)) {
+      logf_(l, WSC_LOG_ERROR, "out of memory: dropped a message for %zu "
+            "channel(s)", it->n);
+      expired = 1;
+    }
+    for (size_t i = 0; i < it->n; i++) {
+      mem_chan *c = it->targets[i];
+      c->pending--;
+      if (expired || c->released) continue;
+      if (c->receiver)
+        l->scratch[nr++] = c->receiver;
+      else if (chan_backlog_push(c, it->msg))
+        logf_(l, WSC_LOG_ERROR, "out of memory: dropped a message for "
+              "channel '%s'", c->name);
+    }
+    if (nr)
+      l->host->deliver(l->host->host_data, l->scratch, nr, it->msg->data,
+                       it->msg->len);
+    for (size_t i = 0; i < it->n; i++) chan_maybe_free(l, it->targets[i]);
+    msg_unref(it->msg);
+    if (it->targets != &it->one) wsc__free(it->targets);
+    wsc__free(it);
+    it = next;
+  }
+  if (!l->head) uv_idle_stop(&l->idle);
+}
+
+/* ---- ops --------------------------------------------------------------- */
+
+static int mem_create(const wsc_layer_host *host, const cJSON *cfg,
+                      void **inst, char *err, size_t errlen) {
+  static const char *const keys[] = {"driver", "capacity", "expiry",
+                                     "group_expiry", NULL};
+  char where[128];
+  snprintf(where, sizeof where, "layers.%s", host->alias);
+  unsigned long cap, exp, gexp;
+  int rc = wsc__cfg_check_keys(cfg, keys, where, err, errlen);
+  if (!rc)
+    rc = wsc__cfg_get_uint(cfg, "capacity", 1, 10000000, 100, &cap, where, err,
+                           errlen);
+  if (!rc)
+    rc = wsc__cfg_get_uint(cfg, "expiry", 1, 86400 * 365, 60, &exp, where,
+                           err, errlen);
+  if (!rc)
+    rc = wsc__cfg_get_uint(cfg, "group_expiry", 1, 86400 * 365, 86400, &gexp,
+                           where, err, errlen);
+  if (rc) return rc;
+  mem_layer *l = wsc__calloc(1, sizeof *l);
+  if (!l) return WSC_ENOMEM;
+  l->host = host;
+  l->capacity = cap;
+  l->expiry_ms = exp * 1000;
+  l->group_expiry_ms = gexp * 1000;
+  uv_random(NULL, NULL, &l->rng, sizeof l->rng, 0, NULL);
+  l->rng |= 1;
+  if (uv_idle_init(host->loop, &l->idle)) {
+    wsc__free(l);
+    return WSC_ENOMEM;
+  }
+  l->idle.data = l;
+  *inst = l;
+  return 0;
+}
+
+static uint64_t next_rand(mem_layer *l) { /* xorshift64 */
+  l->rng ^= l->rng << 13;
+  l->rng ^= l->rng >> 7;
+  l->rng ^= l->rng << 17;
+  return l->rng;
+}
+
+static int mem_new_channel(void *inst, void *receiver, char *name,
+                           size_t namelen) {
+  mem_layer *l = inst;
+  static const char letters[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  char buf[64];
+  for (int attempt = 0; attempt < 8; attempt++) {
+    /* Django's in-memory names: "specific..inmemory!" + 12 letters. */
+    int n = snprintf(buf, sizeof buf, "specific..inmemory!");
+    for (int i = 0; i < 12; i++) buf[n + i] = letters[next_rand(l) % 52];
+    buf[n + 12] = '\0';
+    if (wsc__strmap_get(&l->chans, buf)) continue;
+    if ((size_t)n + 13 > namelen) return WSC_EINVAL;
+    if (!chan_new(l, buf, receiver)) return WSC_ENOMEM;
+    memcpy(name, buf, (size_t)n + 13);
+    return 0;
+  }
+  return WSC_EEXIST;
+}
+
+static void mem_release_channel(void *inst, const char *name) {
+  mem_layer *l = inst;
+  mem_chan *c = wsc__strmap_remove(&l->chans, name);
+  if (!c) return;
+  c->receiver = NULL;
+  c->released = 1;
+  chan_drop_backlog(c);
+  chan_maybe_free(l, c);
+}
+
+static int mem_send(void *inst, const char *channel, const char *msg,
+                    size_t len) {
+  mem_layer *l = inst;
+  mem_chan *c = wsc__strmap_get(&l->chans, channel);
+  if (!c && !(c = chan_new(l, channel, NULL))) return WSC_ENOMEM;
+  chan_expire_backlog(l, c);
+  if (chan_full(l, c)) return WSC_EFULL;
+  item *it = wsc__calloc(1, sizeof *it);
+  mem_msg *m = it ? msg_new(l, msg, len) : NULL;
+  if (!m) {
+    wsc__free(it);
+    chan_maybe_free(l, c);
+    return WSC_ENOMEM;
+  }
+  it->msg = m;
+  it->n = 1;
+  it->one = c;
+  it->targets = &it->one;
+  c->pending++;
+  enqueue(l, it);
+  return 0;
+}
+
+static int mem_group_add(void *inst, const char *group, const char *channel) {
+  mem_layer *l = inst;
+  mem_group *g = wsc__strmap_get(&l->groups, group);
+  if (!g) {
+    if (!(g = wsc__calloc(1, sizeof *g))) return WSC_ENOMEM;
+    if (wsc__strmap_put(&l->groups, group, g)) {
+      wsc__free(g);
+      return WSC_ENOMEM;
+    }
+  }
+  mem_chan *c = wsc__strmap_get(&l->chans, channel);
+  if (!c && !(c = chan_new(l, channel, NULL))) return WSC_ENOMEM;
+  for (size_t i = 0; i < g->n; i++)
+    if (g->m[i].ch == c) {
+      g->m[i].joined = now_ms(l); /* a re-add refreshes, as in Django */
+      return 0;
+    }
+  if (wsc__grow((void **)&g->m, &g->cap, g->n + 1, sizeof *g->m)) {
+    chan_maybe_free(l, c);
+    return WSC_ENOMEM;
+  }
+  g->m[g->n++] = (member){c, now_ms(l)};
+  c->group_refs++;
+  return 0;
+}
+
+/* Removes member i keeping join order (broadcasts reach members in order). */
+static void group_remove_at(mem_layer *l, mem_group *g, size_t i) {
+  mem_chan *c = g->m[i].ch;
+  memmove(&g->m[i], &g->m[i + 1], (g->n - i - 1) * sizeof *g->m);
+  g->n--;
+  c->group_refs--;
+  chan_maybe_free(l, c);
+}
+
+static void group_maybe_free(mem_layer *l, const char *name, mem_group *g) {
+  if (g->n) return;
+  wsc__strmap_remove(&l->groups, name);
+  wsc__free(g->m);
+  wsc__free(g);
+}
+
+static int mem_group_discard(void *inst, const char *group,
+                             const char *channel) {
+  mem_layer *l = inst;
+  mem_group *g = wsc__strmap_get(&l->groups, group);
+  if (!g) return 0;
+  for (size_t i = 0; i < g->n; i++) {
+    if (strcmp(g->m[i].ch->name, channel) == 0) {
+      group_remove_at(l, g, i);
+      break;
+    }
+  }
+  group_maybe_free(l, group, g);
+  return 0;
+}
+
+static int mem_group_send(void *inst, const char *group, const char *msg,
+                          size_t len) {
+  mem_layer *l = inst;
+  mem_group *g = wsc__strmap_get(&l->groups, group);
+  if (!g) return 0;
+  uint64_t now = now_ms(l);
+  size_t full = 0;
+  for (size_t i = 0; i < g->n;) {
+    mem_chan *c = g->m[i].ch;
+    if (c->released ||
+        (!c->receiver && g->m[i].joined + l->group_expiry_ms <= now))
+      group_remove_at(l, g, i);
+    else
+      i++;
+  }
+  if (!g->n) {
+    group_maybe_free(l, group, g);
+    return 0;
+  }
+  item *it = wsc__calloc(1, sizeof *it);
+  mem_chan **targets = it ? wsc__calloc(g->n, sizeof *targets) : NULL;
+  mem_msg *m = targets ? msg_new(l, msg, len) : NULL;
+  if (!m) {
+    wsc__free(targets);
+    wsc__free(it);
+    return WSC_ENOMEM;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < g->n; i++) {
+    mem_chan *c = g->m[i].ch;
+    if (!c->receiver) chan_expire_backlog(l, c);
+    if (chan_full(l, c)) {
+      full++;
+      continue;
+    }
+    c->pending++;
+    targets[n++] = c;
+  }
+  if (full)
+    logf_(l, WSC_LOG_WARN,
+          "group_send to '%s': %zu member channel(s) full (capacity %lu); "
+          "the message was not queued for them",
+          group, full, l->capacity);
+  if (!n) {
+    msg_unref(m);
+    wsc__free(targets);
+    wsc__free(it);
+    return 0;
+  }
+  it->msg = m;
+  it->n = n;
+  it->targets = targets;
+  enqueue(l, it);
+  return 0;
+}
+
+static void free_group(void *p) {
+  mem_group *g = p;
+  wsc__free(g->m);
+  wsc__free(g);
+}
+
+static void on_idle_closed(uv_handle_t *h) {
+  mem_layer *l = h->data;
+  void (*done)(void *) = l->done;
+  void *arg = l->done_arg;
+  wsc__free(l);
+  if (done) done(arg);
+}
+
+/* A released channel lives only through item and group references. */
+static void released_unref(mem_chan *c) {
+  if (c->released && !c->pending && !c->group_refs) chan_free(c);
+}
+
+static void mem_close(void *inst, void (*done)(void *), void *arg) {
+  mem_layer *l = inst;
+  for (item *it = l->head, *next; it; it = next) {
+    next = it->next;
+    for (size_t i = 0; i < it->n; i++) {
+      it->targets[i]->pending--;
+      released_unref(it->targets[i]);
+    }
+    msg_unref(it->msg);
+    if (it->targets != &it->one) wsc__free(it->targets);
+    wsc__free(it);
+  }
+  l->head = l->tail = NULL;
+  WSC__STRMAP_FOREACH(&l->groups, s) {
+    mem_group *g = s->val;
+    for (size_t i = 0; i < g->n; i++) {
+      g->m[i].ch->group_refs--;
+      released_unref(g->m[i].ch);
+    }
+  }
+  wsc__strmap_clear(&l->groups, free_group);
+  WSC__STRMAP_FOREACH(&l->chans, s) chan_free(s->val);
+  wsc__strmap_clear(&l->chans, NULL);
+  wsc__free(l->scratch);
+  l->done = done;
+  l->done_arg = arg;
+  uv_close((uv_handle_t *)&l->idle, on_idle_closed);
+}
+
+const wsc_layer_ops wsc__memory_layer_ops = {
+    sizeof(wsc_layer_ops), WSC_LAYER_ABI_V1, "memory",
+    mem_create,            mem_new_channel,  mem_release_channel,
+    mem_send,              mem_group_add,    mem_group_discard,
+    mem_group_send,        mem_close,
+};

@@ -1,0 +1,114 @@
+#include "message.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "wschannels/error.h"
+
+/* Validates `json` as an object (and, for events, with a string action). */
+static int check_object(const char *json, size_t len, int need_action) {
+  cJSON *doc = cJSON_ParseWithLength(json, len);
+  int rc = 0;
+  if (!cJSON_IsObject(doc)) {
+    rc = WSC_EINVAL;
+  } else if (need_action) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(doc, "action");
+    if (!cJSON_IsString(a) || !a->valuestring[0]) rc = WSC_EINVAL;
+  }
+  cJSON_Delete(doc);
+  return rc;
+}
+
+/* Concatenates head + json + "}" without re-serializing the caller's JSON. */
+static char *wrap(const char *head, const char *json, size_t len,
+                  size_t *outlen, int *rc) {
+  size_t hl = strlen(head);
+  char *s = wsc__malloc(hl + len + 2);
+  if (!s) {
+    *rc = WSC_ENOMEM;
+    return NULL;
+  }
+  memcpy(s, head, hl);
+  memcpy(s + hl, json, len);
+  s[hl + len] = '}';
+  s[hl + len + 1] = '\0';
+  *outlen = hl + len + 1;
+  *rc = 0;
+  return s;
+}
+
+char *wsc__env_group_message(const char *json, size_t len, int exclude_current,
+                             const char *from_channel, size_t *outlen,
+                             int *rc) {
+  if ((*rc = check_object(json, len, 0))) return NULL;
+  char head[256];
+  /* from_channel is a validated channel name: nothing to escape. */
+  snprintf(head, sizeof head,
+           "{\"type\":\"" WSC__ENV_GROUP_MESSAGE
+           "\",\"exclude_current\":%s,\"from_channel\":\"%s\",\"message\":",
+           exclude_current ? "true" : "false",
+           from_channel ? from_channel : "");
+  return wrap(head, json, len, outlen, rc);
+}
+
+char *wsc__env_event(const char *json, size_t len, size_t *outlen, int *rc) {
+  if ((*rc = check_object(json, len, 1))) return NULL;
+  return wrap("{\"type\":\"" WSC__ENV_CHANNEL_EVENT "\",\"event_data\":", json,
+              len, outlen, rc);
+}
+
+static char *print_and_delete(cJSON *o) {
+  char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+  cJSON_Delete(o);
+  return s;
+}
+
+char *wsc__msg_validation_error(const char *type, const char *loc0,
+                                const char *msg) {
+  cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray(),
+        *e = cJSON_CreateObject(), *loc = cJSON_CreateArray();
+  if (!o || !arr || !e || !loc) {
+    cJSON_Delete(o);
+    cJSON_Delete(arr);
+    cJSON_Delete(e);
+    cJSON_Delete(loc);
+    return NULL;
+  }
+  if (loc0) cJSON_AddItemToArray(loc, cJSON_CreateString(loc0));
+  cJSON_AddStringToObject(e, "type", type);
+  cJSON_AddItemToObject(e, "loc", loc);
+  cJSON_AddStringToObject(e, "msg", msg);
+  cJSON_AddItemToArray(arr, e);
+  cJSON_AddStringToObject(o, "action", "error");
+  cJSON_AddItemToObject(o, "payload", arr);
+  return print_and_delete(o);
+}
+
+char *wsc__msg_detail_error(const char *detail) {
+  cJSON *o = cJSON_CreateObject(), *p = cJSON_CreateObject();
+  if (!o || !p) {
+    cJSON_Delete(o);
+    cJSON_Delete(p);
+    return NULL;
+  }
+  cJSON_AddStringToObject(p, "detail", detail);
+  cJSON_AddStringToObject(o, "action", "error");
+  cJSON_AddItemToObject(o, "payload", p);
+  return print_and_delete(o);
+}
+
+char *wsc__msg_reply(const char *action, const cJSON *payload) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *p = payload ? cJSON_Duplicate(payload, 1) : cJSON_CreateNull();
+  if (!o || !p) {
+    cJSON_Delete(o);
+    cJSON_Delete(p);
+    return NULL;
+  }
+  cJSON_AddStringToObject(o, "action", action);
+  cJSON_AddItemToObject(o, "payload", p);
+  return print_and_delete(o);
+}
+
+void wsc__msg_free(char *s) { cJSON_free(s); }

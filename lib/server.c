@@ -1,0 +1,753 @@
+#include "server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "consumer.h"
+#include "message.h"
+#include "wschannels/error.h"
+
+#define SRV_LOG(s, lvl, ...) wsc__log(&(s)->log, lvl, "server", __VA_ARGS__)
+
+/* How long close waits for clients to acknowledge the 1001 close. */
+#define GRACEFUL_CLOSE_MS 2000
+
+void wsc_server_options_init(wsc_server_options *o) {
+  memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  o->host = "127.0.0.1";
+  o->port = 8000;
+  o->max_message_bytes = 1u << 20;
+  o->send_queue_bytes = 4u << 20;
+  o->ping_interval = 20;
+  o->idle_timeout = 60;
+  o->log_level = WSC_LOG_ERROR;
+}
+
+int wsc__on_loop_thread(const wsc_server *srv) {
+  uv_thread_t self = uv_thread_self();
+  return uv_thread_equal(&self, &srv->loop_thread);
+}
+
+int wsc__server_fail(wsc_server *srv, int rc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(srv->errmsg, sizeof srv->errmsg, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static int errbuf_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    WSC__PRINTF(4, 5);
+static int errbuf_fail(char *err, size_t errlen, int rc, const char *fmt,
+                       ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
+
+/* ---- flushing: one gathered write per dirty connection per loop turn ---- */
+
+static void on_kick(uv_idle_t *h) { (void)h; }
+
+void wsc__server_mark_dirty(wsc_server *srv, wsc_conn *c) {
+  if (c->in_dirty) return;
+  c->in_dirty = 1;
+  c->dirty_prev = NULL;
+  c->dirty_next = srv->dirty;
+  if (srv->dirty) srv->dirty->dirty_prev = c;
+  srv->dirty = c;
+  /* An active idle handle makes the loop poll without blocking, so the
+   * uv_check below runs this turn even if the frame came from a timer. */
+  uv_idle_start(&srv->flush_kick, on_kick);
+}
+
+void wsc__server_unmark_dirty(wsc_server *srv, wsc_conn *c) {
+  if (!c->in_dirty) return;
+  if (c->dirty_prev)
+    c->dirty_prev->dirty_next = c->dirty_next;
+  else
+    srv->dirty = c->dirty_next;
+  if (c->dirty_next) c->dirty_next->dirty_prev = c->dirty_prev;
+  c->dirty_prev = c->dirty_next = NULL;
+  c->in_dirty = 0;
+}
+
+static void on_flush(uv_check_t *h) {
+  wsc_server *srv = h->data;
+  uv_idle_stop(&srv->flush_kick);
+  while (srv->dirty) {
+    wsc_conn *c = srv->dirty;
+    wsc__server_unmark_dirty(srv, c);
+    wsc__conn_flush(c);
+  }
+}
+
+unsigned char *wsc__server_scratch(wsc_server *srv, size_t n) {
+  if (n + LWS_PRE > srv->scratch_cap) {
+    unsigned char *p = wsc__realloc(srv->scratch, n + LWS_PRE);
+    if (!p) return NULL;
+    srv->scratch = p;
+    srv->scratch_cap = n + LWS_PRE;
+  }
+  return srv->scratch + LWS_PRE;
+}
+
+/* ---- channel-layer delivery --------------------------------------------- */
+
+static void deliver(void *host_data, void *const *receivers, size_t n,
+                    const char *msg, size_t len) {
+  wsc__layer *l = host_data;
+  wsc_server *srv = l->owner;
+  cJSON *env = cJSON_ParseWithLength(msg, len);
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive(env, "type");
+  if (cJSON_IsString(type) &&
+      strcmp(type->valuestring, WSC__ENV_GROUP_MESSAGE) == 0) {
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(env, "message");
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(env, "from_channel");
+    int exclude =
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(env, "exclude_current"));
+    const char *from_s = cJSON_IsString(from) ? from->valuestring : "";
+    char *text = cJSON_PrintUnformatted(m);
+    wsc__frame *f = text ? wsc__frame_new_text(text, strlen(text)) : NULL;
+    cJSON_free(text);
+    if (!f) {
+      SRV_LOG(srv, WSC_LOG_ERROR, "out of memory relaying a group message");
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        wsc_conn *c = receivers[i];
+        if (exclude && strcmp(c->channel, from_s) == 0) continue;
+        wsc__conn_queue(c, f);
+      }
+      wsc__frame_unref(f);
+    }
+  } else if (cJSON_IsString(type) &&
+             strcmp(type->valuestring, WSC__ENV_CHANNEL_EVENT) == 0) {
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(env, "event_data");
+    for (size_t i = 0; i < n && cJSON_IsObject(ev); i++)
+      wsc__conn_deliver_event(receivers[i], ev);
+  } else {
+    SRV_LOG(srv, WSC_LOG_WARN,
+            "layer '%s': dropped a message that is not a wschannels envelope "
+            "(%zu bytes)",
+            l->alias, len);
+  }
+  cJSON_Delete(env);
+}
+
+/* ---- libwebsockets glue ------------------------------------------------- */
+
+static const char *status_text(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Refused";
+  }
+}
+
+/* Refuses an upgrade with an HTTP/1.1 status. lws's own
+ * lws_return_http_status answers "HTTP/1.0" at this stage, which strict
+ * WebSocket clients (python-websockets) reject as "no valid HTTP response". */
+static int refuse(struct lws *wsi, int status) {
+  char buf[LWS_PRE + 256];
+  char *p = buf + LWS_PRE;
+  const char *text = status_text(status);
+  int n = snprintf(p, sizeof buf - LWS_PRE,
+                   "HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\n"
+                   "content-length: %zu\r\nconnection: close\r\n\r\n%d %s\n",
+                   status, text, strlen(text) + 5, status, text);
+  lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_RAW);
+  return 1;
+}
+
+/* Reads the query args lws split into fragments back into "a=1&b=2". */
+static void copy_query(struct lws *wsi, char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = '\0';
+  for (int i = 0; n + 2 < cap; i++) {
+    char frag[512];
+    int fl = lws_hdr_copy_fragment(wsi, frag, sizeof frag,
+                                   WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (fl <= 0) break;
+    n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "&" : "", frag);
+  }
+}
+
+static int origin_allowed(wsc_server *srv, struct lws *wsi) {
+  if (!srv->cfg.norigins) return 1;
+  char origin[256];
+  if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+    return 0;
+  for (size_t i = 0; i < srv->cfg.norigins; i++)
+    if (strcmp(srv->cfg.origins[i], origin) == 0) return 1;
+  return 0;
+}
+
+static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
+  if (srv->closing) return refuse(wsi, 503);
+  char uri[4096], query[2048];
+  if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+    return refuse(wsi, 400);
+  if (!origin_allowed(srv, wsi)) {
+    SRV_LOG(srv, WSC_LOG_INFO, "%s: refused: Origin not allowed", uri);
+    return refuse(wsi, 403);
+  }
+  wsc__kv *params;
+  size_t np;
+  const wsc__route *rt = wsc__router_match(&srv->router, uri, &params, &np);
+  if (!rt) {
+    SRV_LOG(srv, WSC_LOG_INFO, "%s: no route; 404", uri);
+    return refuse(wsi, 404);
+  }
+  wsc_consumer *cons = rt->target;
+  wsc__layer *layer = NULL;
+  for (size_t i = 0; i < srv->nlayers; i++)
+    if (strcmp(srv->layers[i].host.alias, wsc__consumer_layer(cons)) == 0)
+      layer = &srv->layers[i];
+  copy_query(wsi, query, sizeof query);
+  size_t ul = strlen(uri);
+  if (query[0] && ul + 1 < sizeof uri)
+    snprintf(uri + ul, sizeof uri - ul, "?%s", query);
+  wsc_conn *c = wsc__conn_new(srv, cons, layer, uri, params, np);
+  if (!c) {
+    wsc__kv_free(params, np);
+    return refuse(wsi, 500);
+  }
+  c->wsi = wsi;
+  if (cons->hooks.authenticate) {
+    int st = cons->hooks.authenticate(c, cons->hooks_ud);
+    if (st != 0) {
+      wsc__conn_free(c);
+      return refuse(wsi, st >= 400 && st <= 599 ? st : 403);
+    }
+  }
+  lws_set_opaque_user_data(wsi, c);
+  return 0;
+}
+
+static int lws_cb(struct lws *wsi, enum lws_callback_reasons reason,
+                  void *user, void *in, size_t len) {
+  struct lws_context *ctx = lws_get_context(wsi);
+  wsc_server *srv = ctx ? lws_context_user(ctx) : NULL;
+  wsc_conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+  switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+      return srv ? on_confirm_upgrade(srv, wsi) : -1;
+    case LWS_CALLBACK_ESTABLISHED:
+      return c ? wsc__conn_on_established(c, wsi) : -1;
+    case LWS_CALLBACK_RECEIVE:
+      return c ? wsc__conn_on_receive(c, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      return c ? wsc__conn_on_writeable(c) : 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+      if (c) wsc__conn_on_peer_close(c, in, len);
+      return 0;
+    case LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY:
+      if (c) {
+        lws_set_opaque_user_data(wsi, NULL);
+        wsc__conn_on_closed(c, !srv->closing);
+        wsc__conn_free(c);
+      }
+      return reason == LWS_CALLBACK_CLOSED
+                 ? 0
+                 : lws_callback_http_dummy(wsi, reason, user, in, len);
+    default:
+      return lws_callback_http_dummy(wsi, reason, user, in, len);
+  }
+}
+
+static int start_lws(wsc_server *srv, char *err, size_t errlen) {
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  void *loops[1] = {srv->loop};
+  info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                 LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.foreign_loops = loops;
+  info.user = srv;
+  info.pcontext = &srv->ctx;
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  srv->ctx = lws_create_context(&info);
+  if (!srv->ctx)
+    return errbuf_fail(err, errlen, WSC_ENOMEM,
+                       "cannot create the libwebsockets context (is the "
+                       "libwebsockets-evlib-uv package installed?)");
+  srv->protocols[0].name = "wschannels";
+  srv->protocols[0].callback = lws_cb;
+  srv->protocols[0].rx_buffer_size = WSC__RX_BUFFER;
+  srv->protocols[0].tx_packet_size = WSC__TX_PACKET;
+  /* Clients without Sec-WebSocket-Protocol must land on our protocol. */
+  srv->pvo_default.name = "default";
+  srv->pvo_default.value = "1";
+  srv->pvo.name = "wschannels";
+  srv->pvo.options = &srv->pvo_default;
+  memset(&info, 0, sizeof info);
+  info.port = srv->cfg.port;
+  info.iface = strcmp(srv->cfg.host, "0.0.0.0") == 0 ? NULL : srv->cfg.host;
+  info.protocols = srv->protocols;
+  info.pvo = &srv->pvo;
+  info.vhost_name = "wschannels";
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  if (srv->cfg.ping_interval || srv->cfg.idle_timeout) {
+    srv->retry.secs_since_valid_ping = (uint16_t)srv->cfg.ping_interval;
+    srv->retry.secs_since_valid_hangup = (uint16_t)srv->cfg.idle_timeout;
+    info.retry_and_idle_policy = &srv->retry;
+  }
+  srv->vhost = lws_create_vhost(srv->ctx, &info);
+  if (!srv->vhost)
+    return errbuf_fail(err, errlen, WSC_EBIND,
+                       "cannot listen on %s:%d (address in use, or not a "
+                       "local address)",
+                       srv->cfg.host, srv->cfg.port);
+  srv->port = lws_get_vhost_listen_port(srv->vhost);
+  return 0;
+}
+
+/* ---- close: a timer-driven sequence, the same on any loop ---------------- */
+
+static void free_server(wsc_server *srv) {
+  for (size_t i = 0; i < srv->nconsumers; i++)
+    wsc_consumer_free(srv->consumers[i]);
+  wsc__free(srv->consumers);
+  wsc__free(srv->layers);
+  wsc__router_clear(&srv->router);
+  wsc__config_clear(&srv->cfg);
+  wsc__free(srv->scratch);
+  wsc__inbox_destroy(&srv->inbox);
+  if (!srv->owns_loop) wsc__free(srv);
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  wsc_server *srv = h->data;
+  wsc_close_cb cb = srv->close_cb;
+  void *ud = srv->close_ud;
+  free_server(srv); /* frees srv unless the loop is ours (run frees it) */
+  if (cb) cb(ud);
+}
+
+static void on_inbox_closed(void *ctx) {
+  wsc_server *srv = ctx;
+  srv->handles_open--;
+}
+
+static void on_handle_closed(uv_handle_t *h) { on_inbox_closed(h->data); }
+
+static void on_layer_closed(void *arg) {
+  wsc_server *srv = arg;
+  srv->layers_open--;
+}
+
+static void close_tick(uv_timer_t *t) {
+  wsc_server *srv = t->data;
+  srv->close_ticks++;
+  switch (srv->close_stage) {
+    case 0: /* clients are closing with 1001 */
+      if (srv->nconns && uv_now(srv->loop) - srv->close_started <
+                             GRACEFUL_CLOSE_MS)
+        return;
+      srv->close_stage = 1;
+      /* fall through */
+    case 1:
+      if (srv->ctx) lws_context_destroy(srv->ctx);
+      for (size_t i = 0; i < srv->nlayers; i++) {
+        srv->layers_open++;
+        wsc__layer_close(&srv->layers[i], on_layer_closed, srv);
+      }
+      uv_close((uv_handle_t *)&srv->flush_check, on_handle_closed);
+      uv_close((uv_handle_t *)&srv->flush_kick, on_handle_closed);
+      wsc__inbox_close(&srv->inbox, on_inbox_closed);
+      srv->close_stage = 2;
+      srv->close_ticks = 0;
+      uv_timer_start(t, close_tick, 1, 1);
+      return;
+    case 2: /* our handles and layers close; lws frees on its own turn */
+      if (srv->layers_open || srv->handles_open || srv->close_ticks < 2)
+        return;
+      /* On a foreign loop the first destroy leaves the context allocated
+       * until it is destroyed again (warmcat/libwebsockets#1969). */
+      if (srv->ctx) lws_context_destroy(srv->ctx);
+      srv->close_stage = 3;
+      srv->close_ticks = 0;
+      return;
+    default:
+      if (srv->close_ticks < 2) return;
+      uv_timer_stop(t);
+      uv_close((uv_handle_t *)t, on_timer_closed);
+      return;
+  }
+}
+
+/* Starts the close sequence; `graceful` sends clients a 1001 first. */
+static void begin_close(wsc_server *srv, int graceful) {
+  srv->closing = 1;
+  srv->close_started = uv_now(srv->loop);
+  srv->close_stage = graceful ? 0 : 1;
+  for (wsc_conn *c = srv->conns; c; c = c->next)
+    wsc__conn_start_close(c, 1001, "server shutting down");
+  uv_timer_start(&srv->close_timer, close_tick, graceful ? 10 : 0,
+                 graceful ? 10 : 1);
+}
+
+/* Runs a private loop until the close sequence is over, then frees. */
+static void run_private_to_end(wsc_server *srv) {
+  srv->running = 1;
+  uv_run(srv->loop, UV_RUN_DEFAULT);
+  while (uv_loop_close(srv->loop) == UV_EBUSY) uv_run(srv->loop, UV_RUN_NOWAIT);
+  wsc__free(srv);
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+static int check_options(const wsc_server_options *o, char *err,
+                         size_t errlen) {
+  if (o->struct_size < sizeof(wsc_server_options))
+    return errbuf_fail(err, errlen, WSC_EINVAL,
+                       "options: struct_size too small (use "
+                       "wsc_server_options_init)");
+  if (o->n_consumers && !o->consumers)
+    return errbuf_fail(err, errlen, WSC_EINVAL, "options: consumers is NULL");
+  for (size_t i = 0; i < o->n_consumers; i++) {
+    if (!o->consumers[i])
+      return errbuf_fail(err, errlen, WSC_EINVAL,
+                         "options: consumers[%zu] is NULL", i);
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(o->consumers[i]->name, o->consumers[j]->name) == 0)
+        return errbuf_fail(err, errlen, WSC_EINVAL,
+                           "options: two consumers are called '%s'",
+                           o->consumers[i]->name);
+  }
+  return 0;
+}
+
+static wsc_consumer *find_consumer(const wsc_server_options *o,
+                                   const char *name) {
+  for (size_t i = 0; i < o->n_consumers; i++)
+    if (strcmp(o->consumers[i]->name, name) == 0) return o->consumers[i];
+  return NULL;
+}
+
+/* Cross-checks config and consumers, then seals the consumers. Pure: nothing
+ * is on the loop yet. */
+static int bind_consumers(wsc_server *srv, const wsc_server_options *o,
+                          char *err, size_t errlen) {
+  const wsc__config *cfg = &srv->cfg;
+  for (size_t i = 0; i < cfg->nconsumers; i++)
+    if (!find_consumer(o, cfg->consumers[i].name))
+      return errbuf_fail(err, errlen, WSC_ECONFIG,
+                         "config: consumers.%s: no consumer called '%s' was "
+                         "given to this server",
+                         cfg->consumers[i].name, cfg->consumers[i].name);
+  for (size_t i = 0; i < o->n_consumers; i++) {
+    wsc_consumer *c = o->consumers[i];
+    const wsc__consumer_cfg *cc = wsc__config_consumer(cfg, c->name);
+    const char *alias = cc && cc->layer ? cc->layer : wsc__consumer_layer(c);
+    if (!wsc__config_layer(cfg, alias))
+      return errbuf_fail(err, errlen, WSC_ECONFIG,
+                         "config: %s%s%s: unknown layer alias '%s'",
+                         cc && cc->layer ? "consumers." : "consumer '",
+                         c->name, cc && cc->layer ? ".layer" : "'", alias);
+    int rc = wsc__consumer_seal(c, cc ? cc->layer : NULL,
+                                cc ? cc->groups : NULL, cc ? cc->ngroups : 0,
+                                cc ? cc->has_groups : 0);
+    if (rc) return rc;
+  }
+  for (size_t i = 0; i < cfg->nroutes; i++) {
+    const wsc__route_cfg *r = &cfg->routes[i];
+    wsc_consumer *c = find_consumer(o, r->consumer);
+    if (!c)
+      return errbuf_fail(err, errlen, WSC_ECONFIG,
+                         "config: %s.consumer: unknown consumer '%s'", r->where,
+                         r->consumer);
+    int rc = wsc__router_add(&srv->router, r->path, c);
+    if (rc == WSC_EEXIST)
+      return errbuf_fail(err, errlen, WSC_ECONFIG,
+                         "config: %s.path: '%s' is routed twice", r->where,
+                         r->path);
+    if (rc == WSC_EINVAL)
+      return errbuf_fail(err, errlen, WSC_ECONFIG,
+                         "config: %s.path: bad pattern '%s' (parameters are "
+                         "whole segments like {room_name})",
+                         r->where, r->path);
+    if (rc) return rc;
+  }
+  if (cfg->ping_interval && cfg->idle_timeout &&
+      cfg->idle_timeout <= cfg->ping_interval)
+    return errbuf_fail(err, errlen, WSC_ECONFIG,
+                       "config: keepalive.idle_timeout: must be greater than "
+                       "ping_interval");
+  return 0;
+}
+
+static int init_handles(wsc_server *srv) {
+  int rc = wsc__inbox_init(&srv->inbox, srv->loop, srv);
+  if (rc) return rc;
+  uv_check_init(srv->loop, &srv->flush_check);
+  uv_idle_init(srv->loop, &srv->flush_kick);
+  uv_timer_init(srv->loop, &srv->close_timer);
+  srv->flush_check.data = srv->flush_kick.data = srv->close_timer.data = srv;
+  srv->handles_open = 3;
+  uv_check_start(&srv->flush_check, on_flush);
+  return 0;
+}
+
+int wsc_server_new(const wsc_server_options *opts, wsc_server **out,
+                   char *err, size_t errlen) {
+  if (err && errlen) err[0] = '\0';
+  if (!opts || !out)
+    return errbuf_fail(err, errlen, WSC_EINVAL, "options: NULL");
+  *out = NULL;
+  int rc = check_options(opts, err, errlen);
+  if (rc) return rc;
+  wsc_server *srv = wsc__calloc(1, sizeof *srv);
+  if (!srv) return WSC_ENOMEM;
+  srv->loop_thread = uv_thread_self();
+  wsc__logger dl = wsc__default_logger();
+  srv->log = opts->logger
+                 ? (wsc__logger){opts->logger, opts->log_level,
+                                 opts->log_user_data}
+                 : dl;
+  wsc__log_bridge_lws();
+  rc = wsc__config_load(&srv->cfg, opts, err, errlen);
+  if (!rc) rc = bind_consumers(srv, opts, err, errlen);
+  if (!rc && !opts->loop && uv_loop_init(&srv->own_loop)) rc = WSC_ENOMEM;
+  if (rc) { /* nothing is on any loop yet */
+    wsc__router_clear(&srv->router);
+    wsc__config_clear(&srv->cfg);
+    wsc__free(srv);
+    return rc;
+  }
+  srv->owns_loop = !opts->loop;
+  srv->loop = opts->loop ? opts->loop : &srv->own_loop;
+  if ((rc = init_handles(srv))) {
+    wsc__router_clear(&srv->router);
+    wsc__config_clear(&srv->cfg);
+    if (srv->owns_loop) uv_loop_close(&srv->own_loop);
+    wsc__free(srv);
+    return rc;
+  }
+  srv->layers = wsc__calloc(srv->cfg.nlayers, sizeof *srv->layers);
+  if (!srv->layers) rc = WSC_ENOMEM;
+  for (size_t i = 0; !rc && i < srv->cfg.nlayers; i++) {
+    rc = wsc__layer_open(&srv->layers[i], &srv->cfg.layers[i], srv->loop,
+                         deliver, srv, &srv->log, err, errlen);
+    if (!rc) srv->nlayers = i + 1;
+  }
+  if (!rc) rc = start_lws(srv, err, errlen);
+  if (rc) {
+    /* Handles exist: unwind through the close sequence, on the loop. The
+     * caller keeps its consumers. */
+    srv->nconsumers = 0;
+    begin_close(srv, 0);
+    if (srv->owns_loop) run_private_to_end(srv);
+    return rc;
+  }
+  srv->consumers = wsc__calloc(opts->n_consumers ? opts->n_consumers : 1,
+                               sizeof *srv->consumers);
+  if (!srv->consumers) {
+    begin_close(srv, 0);
+    if (srv->owns_loop) run_private_to_end(srv);
+    return WSC_ENOMEM;
+  }
+  memcpy(srv->consumers, opts->consumers,
+         opts->n_consumers * sizeof *srv->consumers);
+  srv->nconsumers = opts->n_consumers;
+  SRV_LOG(srv, WSC_LOG_INFO, "listening on %s:%d", srv->cfg.host, srv->port);
+  *out = srv;
+  return 0;
+}
+
+/* ---- public API ----------------------------------------------------------- */
+
+int wsc_server_get_port(const wsc_server *srv) { return srv ? srv->port : 0; }
+uv_loop_t *wsc_server_get_loop(const wsc_server *srv) {
+  return srv ? srv->loop : NULL;
+}
+size_t wsc_server_connection_count(const wsc_server *srv) {
+  return srv ? srv->nconns : 0;
+}
+const char *wsc_server_errmsg(const wsc_server *srv) {
+  return srv ? srv->errmsg : "";
+}
+void wsc_server_set_data(wsc_server *srv, void *data) {
+  if (srv) srv->data = data;
+}
+void *wsc_server_get_data(const wsc_server *srv) {
+  return srv ? srv->data : NULL;
+}
+
+int wsc_server_run(wsc_server *srv) {
+  if (!srv || !srv->owns_loop || srv->running) return WSC_EINVAL;
+  srv->loop_thread = uv_thread_self();
+  run_private_to_end(srv);
+  return 0;
+}
+
+int wsc_server_close(wsc_server *srv, wsc_close_cb close_cb, void *user_data) {
+  if (!srv) return WSC_EINVAL;
+  if (!wsc__on_loop_thread(srv)) return WSC_ETHREAD;
+  if (srv->closing) return WSC_ECLOSED;
+  srv->close_cb = close_cb;
+  srv->close_ud = user_data;
+  begin_close(srv, 1);
+  if (srv->owns_loop && !srv->running) run_private_to_end(srv);
+  return 0;
+}
+
+static wsc__layer *find_layer(wsc_server *srv, const char *alias) {
+  if (!alias) alias = "default";
+  for (size_t i = 0; i < srv->nlayers; i++)
+    if (srv->layers[i].alias && strcmp(srv->layers[i].alias, alias) == 0)
+      return &srv->layers[i];
+  return NULL;
+}
+
+enum send_kind { SEND_EVENT, BROADCAST_EVENT, BROADCAST_MESSAGE };
+
+static int server_send(wsc_server *srv, enum send_kind kind,
+                       const char *alias, const char *target,
+                       const char *json, size_t len) {
+  if (!srv || !target || !json) return WSC_EINVAL;
+  if (!wsc__on_loop_thread(srv)) return WSC_ETHREAD;
+  if (srv->closing) return wsc__server_fail(srv, WSC_ECLOSED, "server closing");
+  wsc__layer *l = find_layer(srv, alias);
+  if (!l)
+    return wsc__server_fail(srv, WSC_ENOTFOUND, "no layer alias '%s'",
+                            alias ? alias : "default");
+  int rc;
+  size_t elen;
+  char *env = kind == BROADCAST_MESSAGE
+                  ? wsc__env_group_message(json, len, 0, NULL, &elen, &rc)
+                  : wsc__env_event(json, len, &elen, &rc);
+  if (!env)
+    return wsc__server_fail(
+        srv, rc, "%s",
+        rc != WSC_EINVAL         ? wsc_strerror(rc)
+        : kind == BROADCAST_MESSAGE ? "message is not a JSON object"
+                                 : "an event is a JSON object with a string "
+                                   "\"action\"");
+  if (kind == SEND_EVENT)
+    rc = wsc__layer_send(l, target, env, elen, srv->errmsg,
+                         sizeof srv->errmsg);
+  else
+    rc = wsc__layer_group_send(l, target, env, elen, srv->errmsg,
+                               sizeof srv->errmsg);
+  wsc__free(env);
+  return rc;
+}
+
+int wsc_server_send_event(wsc_server *srv, const char *alias,
+                          const char *channel, const char *json, size_t len) {
+  return server_send(srv, SEND_EVENT, alias, channel, json, len);
+}
+int wsc_server_broadcast_event(wsc_server *srv, const char *alias,
+                               const char *group, const char *json,
+                               size_t len) {
+  return server_send(srv, BROADCAST_EVENT, alias, group, json, len);
+}
+int wsc_server_broadcast_message(wsc_server *srv, const char *alias,
+                                 const char *group, const char *json,
+                                 size_t len) {
+  return server_send(srv, BROADCAST_MESSAGE, alias, group, json, len);
+}
+
+/* ---- thread-safe entry points ------------------------------------------ */
+
+typedef struct post_item {
+  wsc__inbox_item base;
+  wsc_post_fn fn;
+  void *user_data;
+} post_item;
+
+static void run_post(wsc__inbox_item *it, void *ctx) {
+  post_item *p = (post_item *)it;
+  p->fn(ctx, p->user_data);
+}
+
+int wsc_server_post(wsc_server *srv, wsc_post_fn fn, void *user_data) {
+  if (!srv || !fn) return WSC_EINVAL;
+  post_item *p = wsc__calloc(1, sizeof *p);
+  if (!p) return WSC_ENOMEM;
+  p->base.run = run_post;
+  p->fn = fn;
+  p->user_data = user_data;
+  int rc = wsc__inbox_post(&srv->inbox, &p->base);
+  if (rc) wsc__free(p);
+  return rc;
+}
+
+typedef struct send_item {
+  wsc__inbox_item base;
+  enum send_kind kind;
+  const char *alias; /* NULL or into `buf` */
+  const char *target;
+  size_t len;
+  char buf[]; /* json, target, alias */
+} send_item;
+
+static void run_send(wsc__inbox_item *it, void *ctx) {
+  send_item *s = (send_item *)it;
+  wsc_server *srv = ctx;
+  int rc = server_send(srv, s->kind, s->alias, s->target, s->buf, s->len);
+  if (rc)
+    SRV_LOG(srv, WSC_LOG_WARN, "thread-safe %s to '%s' failed: %s",
+            s->kind == SEND_EVENT ? "send_event" : "broadcast", s->target,
+            srv->errmsg);
+}
+
+static int post_send(wsc_server *srv, enum send_kind kind, const char *alias,
+                     const char *target, const char *json, size_t len) {
+  if (!srv || !target || !json) return WSC_EINVAL;
+  size_t tl = strlen(target) + 1, al = alias ? strlen(alias) + 1 : 0;
+  if (len > ((size_t)-1) / 2) return WSC_EINVAL;
+  send_item *s = wsc__malloc(sizeof *s + len + 1 + tl + al);
+  if (!s) return WSC_ENOMEM;
+  s->base.run = run_send;
+  s->kind = kind;
+  s->len = len;
+  memcpy(s->buf, json, len);
+  s->buf[len] = '\0';
+  char *t = s->buf + len + 1;
+  memcpy(t, target, tl);
+  s->target = t;
+  s->alias = alias ? memcpy(t + tl, alias, al) : NULL;
+  int rc = wsc__inbox_post(&srv->inbox, &s->base);
+  if (rc) wsc__free(s);
+  return rc;
+}
+
+int wsc_server_send_event_threadsafe(wsc_server *srv, const char *alias,
+                                     const char *channel, const char *json,
+                                     size_t len) {
+  return post_send(srv, SEND_EVENT, alias, channel, json, len);
+}
+int wsc_server_broadcast_event_threadsafe(wsc_server *srv, const char *alias,
+                                          const char *group, const char *json,
+                                          size_t len) {
+  return post_send(srv, BROADCAST_EVENT, alias, group, json, len);
+}
+int wsc_server_broadcast_message_threadsafe(wsc_server *srv,
+                                            const char *alias,
+                                            const char *group,
+                                            const char *json, size_t len) {
+  return post_send(srv, BROADCAST_MESSAGE, alias, group, json, len);
+}
+
+static void run_stop(wsc_server *srv, void *ud) {
+  (void)ud;
+  if (!srv->closing) wsc_server_close(srv, NULL, NULL);
+}
+
+int wsc_server_stop_threadsafe(wsc_server *srv) {
+  return wsc_server_post(srv, run_stop, NULL);
+}

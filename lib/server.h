@@ -1,0 +1,69 @@
+/* The server object: lifecycle, the lws context on the loop, routes,
+ * consumers, layers, and the per-loop-turn flush of dirty connections. */
+#ifndef WSC_LIB_SERVER_H
+#define WSC_LIB_SERVER_H
+
+#include <uv.h>
+
+#include <libwebsockets.h>
+
+#include "config.h"
+#include "conn.h"
+#include "inbox.h"
+#include "layer.h"
+#include "log.h"
+#include "router.h"
+#include "wschannels/server.h"
+
+/* Largest gathered write: lws caps each send at tx_packet_size. */
+#define WSC__TX_PACKET 65536
+#define WSC__RX_BUFFER 1024
+
+struct wsc_server {
+  uv_loop_t *loop;
+  uv_loop_t own_loop;
+  int owns_loop;
+  int running; /* inside wsc_server_run */
+  uv_thread_t loop_thread;
+  struct lws_context *ctx;
+  struct lws_vhost *vhost;
+  struct lws_protocols protocols[2];
+  struct lws_protocol_vhost_options pvo, pvo_default;
+  lws_retry_bo_t retry;
+  int port;
+  wsc__config cfg;
+  wsc__logger log;
+  wsc_consumer **consumers;
+  size_t nconsumers;
+  wsc__router router;
+  wsc__layer *layers;
+  size_t nlayers;
+  wsc_conn *conns; /* open connections */
+  size_t nconns;
+  wsc_conn *dirty;
+  uv_check_t flush_check;
+  uv_idle_t flush_kick; /* keeps the loop from blocking before the flush */
+  unsigned char *scratch;
+  size_t scratch_cap;
+  wsc__inbox inbox;
+  uv_timer_t close_timer;
+  int closing, close_stage, close_ticks, layers_open, handles_open;
+  uint64_t close_started;
+  wsc_close_cb close_cb;
+  void *close_ud;
+  void *data;
+  char errmsg[WSC_ERRBUF_SIZE];
+};
+
+/* Nonzero on the server's loop thread. */
+int wsc__on_loop_thread(const wsc_server *srv);
+/* Sets srv->errmsg (printf-style) and returns rc. */
+int wsc__server_fail(wsc_server *srv, int rc, const char *fmt, ...)
+    WSC__PRINTF(3, 4);
+/* Put `c` on the flush list for this loop turn. */
+void wsc__server_mark_dirty(wsc_server *srv, wsc_conn *c);
+void wsc__server_unmark_dirty(wsc_server *srv, wsc_conn *c);
+/* A scratch buffer of at least `n` bytes plus LWS_PRE before it, or NULL. */
+unsigned char *wsc__server_scratch(wsc_server *srv, size_t n);
+
+#endif
