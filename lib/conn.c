@@ -97,14 +97,29 @@ int wsc__conn_queue(wsc_conn *c, wsc__frame *f) {
   return 0;
 }
 
+/* Appends our close frame (code + reason, unmasked). lws 4.1 sends no close
+ * frame when a WRITEABLE callback or a timeout ends a connection, so the
+ * close frame travels like every other frame: pre-framed, in the gathered
+ * write, after everything queued before it. */
+static size_t put_close_frame(wsc_conn *c, unsigned char *p) {
+  size_t rl = strlen(c->close_reason);
+  p[0] = 0x88;
+  p[1] = (unsigned char)(2 + rl);
+  p[2] = (unsigned char)(c->close_code >> 8);
+  p[3] = (unsigned char)c->close_code;
+  memcpy(p + 4, c->close_reason, rl);
+  return 4 + rl;
+}
+
 /* Copies whole queued frames into one buffer (up to WSC__TX_PACKET, or one
  * bigger frame alone) and hands it to lws as one raw write: the frames are
  * already framed, so lws adds nothing. */
 static int write_queued(wsc_conn *c) {
-  if (!c->qlen) return 0;
-  size_t first = c->q[c->qhead]->len;
-  unsigned char *buf =
-      wsc__server_scratch(c->srv, first > WSC__TX_PACKET ? first : WSC__TX_PACKET);
+  int closing = c->state == WSC__CONN_CLOSING && !c->close_sent;
+  if (!c->qlen && !closing) return 0;
+  size_t first = c->qlen ? c->q[c->qhead]->len : 0;
+  unsigned char *buf = wsc__server_scratch(
+      c->srv, (first > WSC__TX_PACKET ? first : WSC__TX_PACKET) + 128);
   if (!buf) return -1;
   size_t total = 0;
   while (c->qlen) {
@@ -117,7 +132,16 @@ static int write_queued(wsc_conn *c) {
     c->qlen--;
     wsc__frame_unref(f);
   }
-  return lws_write(c->wsi, buf, total, LWS_WRITE_RAW) < 0 ? -1 : 0;
+  closing = closing && !c->qlen;
+  if (closing) total += put_close_frame(c, buf + total);
+  if (lws_write(c->wsi, buf, total, LWS_WRITE_RAW) < 0) return -1;
+  if (closing) {
+    c->close_sent = 1;
+    /* The peer answers with its close frame (then lws hangs up, see
+     * wsc__conn_on_peer_close); one that never does is dropped. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 5);
+  }
+  return 0;
 }
 
 void wsc__conn_flush(wsc_conn *c) {
@@ -132,24 +156,14 @@ void wsc__conn_flush(wsc_conn *c) {
     drop_queue(c);
     return; /* lws closes the connection */
   }
-  if (c->qlen || c->state == WSC__CONN_CLOSING) request_writable(c);
+  if (c->qlen) request_writable(c);
 }
 
 int wsc__conn_on_writeable(wsc_conn *c) {
   c->writable_requested = 0;
   if (c->state != WSC__CONN_OPEN && c->state != WSC__CONN_CLOSING) return 0;
   if (write_queued(c) < 0) return -1;
-  if (c->qlen || (c->state == WSC__CONN_CLOSING &&
-                  lws_partial_buffered(c->wsi))) {
-    request_writable(c);
-    return 0;
-  }
-  if (c->state == WSC__CONN_CLOSING) {
-    lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-                     (unsigned char *)c->close_reason,
-                     strlen(c->close_reason));
-    return -1;
-  }
+  if (c->qlen) request_writable(c);
   return 0;
 }
 
@@ -369,11 +383,14 @@ int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
   return 0;
 }
 
-void wsc__conn_on_peer_close(wsc_conn *c, const void *in, size_t len) {
+int wsc__conn_on_peer_close(wsc_conn *c, const void *in, size_t len) {
   if (len >= 2) {
     const unsigned char *p = in;
     c->close_code = (p[0] << 8) | p[1];
   }
+  /* The peer acknowledged our close frame: hang up without lws echoing a
+   * second close frame. */
+  return c->close_sent ? -1 : 0;
 }
 
 void wsc__conn_on_closed(wsc_conn *c, int notify) {
@@ -381,12 +398,15 @@ void wsc__conn_on_closed(wsc_conn *c, int notify) {
     c->state = WSC__CONN_CLOSED;
     return;
   }
-  c->state = WSC__CONN_CLOSED;
   wsc_server *srv = c->srv;
   const wsc_consumer_hooks *hk = &c->consumer->hooks;
+  /* CLOSING during the hook: the client is gone (sends to it fail) but the
+   * hook may still broadcast, as Chanx's leave notices do. */
+  c->state = WSC__CONN_CLOSING;
   if (notify && hk->on_disconnect)
     hk->on_disconnect(c, c->close_code ? c->close_code : 1006,
                       c->consumer->hooks_ud);
+  c->state = WSC__CONN_CLOSED;
   for (size_t i = 0; i < c->ngroups; i++)
     wsc__layer_group_discard(c->layer, c->groups[i], c->channel);
   if (c->layer->inst) c->layer->ops->release_channel(c->layer->inst, c->channel);

@@ -31,6 +31,7 @@ struct wsc_conn {
   wsc_conn *dirty_prev, *dirty_next; /* the server's to-flush list */
   int in_dirty;
   int writable_requested;
+  int close_sent;
   char channel[WSC_NAME_MAX + 1];
   char *path;
   wsc__kv *params, *query;
@@ -60,7 +61,7 @@ void wsc__conn_free(wsc_conn *c);
 int wsc__conn_on_established(wsc_conn *c, struct lws *wsi);
 int wsc__conn_on_receive(wsc_conn *c, const void *in, size_t len);
 int wsc__conn_on_writeable(wsc_conn *c);
-void wsc__conn_on_peer_close(wsc_conn *c, const void *in, size_t len);
+int wsc__conn_on_peer_close(wsc_conn *c, const void *in, size_t len);
 /* The connection is gone: hooks, groups, channel. `notify` runs
  * on_disconnect (not once the server is closing). */
 void wsc__conn_on_closed(wsc_conn *c, int notify);

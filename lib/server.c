@@ -251,8 +251,7 @@ static int lws_cb(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_SERVER_WRITEABLE:
       return c ? wsc__conn_on_writeable(c) : 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-      if (c) wsc__conn_on_peer_close(c, in, len);
-      return 0;
+      return c ? wsc__conn_on_peer_close(c, in, len) : 0;
     case LWS_CALLBACK_CLOSED:
     case LWS_CALLBACK_WSI_DESTROY:
       if (c) {
