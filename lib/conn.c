@@ -15,23 +15,22 @@
 #define CONN_LOG(c, lvl, ...) wsc__log(&(c)->srv->log, lvl, "conn", __VA_ARGS__)
 
 wsc_conn *wsc__conn_new(wsc_server *srv, wsc_consumer *consumer,
-                        struct wsc__layer *layer, const char *uri,
-                        wsc__kv *params, size_t nparams) {
+                        struct wsc__layer *layer, const char *path,
+                        wsc__kv *params, size_t nparams, wsc__kv *query,
+                        size_t nquery) {
   wsc_conn *c = wsc__calloc(1, sizeof *c);
   if (!c) return NULL;
   c->srv = srv;
   c->consumer = consumer;
   c->layer = layer;
-  c->params = params;
-  c->nparams = nparams;
-  const char *qm = strchr(uri, '?');
-  c->path = qm ? wsc__strndup(uri, (size_t)(qm - uri)) : wsc__strdup(uri);
-  if (!c->path || (qm && wsc__parse_query(qm + 1, &c->query, &c->nquery))) {
-    c->params = NULL;
-    c->nparams = 0;
-    wsc__conn_free(c);
+  if (!(c->path = wsc__strdup(path))) {
+    wsc__free(c);
     return NULL;
   }
+  c->params = params;
+  c->nparams = nparams;
+  c->query = query;
+  c->nquery = nquery;
   return c;
 }
 

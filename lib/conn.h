@@ -49,10 +49,11 @@ struct wsc_conn {
   void (*free_data)(void *);
 };
 
-/* Allocates a pending connection for `path` ("?query" included). */
+/* Allocates a pending connection; takes `params` and `query` on success. */
 wsc_conn *wsc__conn_new(wsc_server *srv, wsc_consumer *consumer,
-                        struct wsc__layer *layer, const char *uri,
-                        wsc__kv *params, size_t nparams);
+                        struct wsc__layer *layer, const char *path,
+                        wsc__kv *params, size_t nparams, wsc__kv *query,
+                        size_t nquery);
 /* Frees everything (the connection must be unlinked already). */
 void wsc__conn_free(wsc_conn *c);
 

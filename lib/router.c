@@ -90,7 +90,7 @@ const wsc__route *wsc__router_match(const wsc__router *r, const char *path,
       if (!is_param(rt->segs[j])) continue;
       const char *pn = rt->segs[j] + 1;
       kv[k].key = wsc__strndup(pn, strlen(pn) - 1);
-      kv[k].val = wsc__url_decode(segs[j], strlen(segs[j]));
+      kv[k].val = wsc__strdup(segs[j]); /* lws decoded the path already */
       ok = kv[k].key && kv[k].val;
       k++;
     }
@@ -113,57 +113,6 @@ void wsc__router_clear(wsc__router *r) {
   }
   wsc__free(r->routes);
   memset(r, 0, sizeof *r);
-}
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-char *wsc__url_decode(const char *s, size_t n) {
-  char *d = wsc__malloc(n + 1), *o = d;
-  if (!d) return NULL;
-  for (size_t i = 0; i < n; i++) {
-    int hi, lo;
-    if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-        (lo = hexval(s[i + 2])) >= 0) {
-      *o++ = (char)(hi * 16 + lo);
-      i += 2;
-    } else {
-      *o++ = s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  *o = '\0';
-  return d;
-}
-
-int wsc__parse_query(const char *q, wsc__kv **out, size_t *n) {
-  wsc__kv *kv = NULL;
-  size_t cnt = 0, cap = 0;
-  for (const char *p = q; p && *p;) {
-    const char *amp = strchr(p, '&');
-    size_t len = amp ? (size_t)(amp - p) : strlen(p);
-    if (len) {
-      const char *eq = memchr(p, '=', len);
-      size_t klen = eq ? (size_t)(eq - p) : len;
-      if (wsc__grow((void **)&kv, &cap, cnt + 1, sizeof *kv)) goto nomem;
-      kv[cnt].key = wsc__url_decode(p, klen);
-      kv[cnt].val = eq ? wsc__url_decode(eq + 1, len - klen - 1)
-                       : wsc__strdup("");
-      cnt++;
-      if (!kv[cnt - 1].key || !kv[cnt - 1].val) goto nomem;
-    }
-    p += len;
-    if (*p == '&') p++;
-  }
-  *out = kv;
-  *n = cnt;
-  return 0;
-nomem:
-  wsc__kv_free(kv, cnt);
-  return WSC_ENOMEM;
 }
 
 const char *wsc__kv_get(const wsc__kv *kv, size_t n, const char *key) {

@@ -31,11 +31,6 @@ const wsc__route *wsc__router_match(const wsc__router *r, const char *path,
                                     wsc__kv **params, size_t *nparams);
 void wsc__router_clear(wsc__router *r);
 
-/* URL-decode (%XX and '+') `n` bytes of `s` into a new string. */
-char *wsc__url_decode(const char *s, size_t n);
-
-/* Parse "a=1&b=two" into decoded pairs. Returns 0 or WSC_ENOMEM. */
-int wsc__parse_query(const char *q, wsc__kv **out, size_t *n);
 const char *wsc__kv_get(const wsc__kv *kv, size_t n, const char *key);
 void wsc__kv_free(wsc__kv *kv, size_t n);
 

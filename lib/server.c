@@ -171,17 +171,29 @@ static int refuse(struct lws *wsi, int status) {
   return 1;
 }
 
-/* Reads the query args lws split into fragments back into "a=1&b=2". */
-static void copy_query(struct lws *wsi, char *out, size_t cap) {
-  size_t n = 0;
-  out[0] = '\0';
-  for (int i = 0; n + 2 < cap; i++) {
-    char frag[512];
+/* The query string as lws hands it over: one fragment per "name=value",
+ * already URL-decoded (so a value may hold a decoded '&' or '='). */
+static int read_query(struct lws *wsi, wsc__kv **out, size_t *n) {
+  wsc__kv *kv = NULL;
+  size_t cnt = 0, cap = 0;
+  char frag[1024];
+  for (int i = 0;; i++) {
     int fl = lws_hdr_copy_fragment(wsi, frag, sizeof frag,
                                    WSI_TOKEN_HTTP_URI_ARGS, i);
     if (fl <= 0) break;
-    n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "&" : "", frag);
+    char *eq = strchr(frag, '=');
+    if (wsc__grow((void **)&kv, &cap, cnt + 1, sizeof *kv)) goto nomem;
+    kv[cnt].key = eq ? wsc__strndup(frag, (size_t)(eq - frag)) : wsc__strdup(frag);
+    kv[cnt].val = wsc__strdup(eq ? eq + 1 : "");
+    cnt++;
+    if (!kv[cnt - 1].key || !kv[cnt - 1].val) goto nomem;
   }
+  *out = kv;
+  *n = cnt;
+  return 0;
+nomem:
+  wsc__kv_free(kv, cnt);
+  return WSC_ENOMEM;
 }
 
 static int origin_allowed(wsc_server *srv, struct lws *wsi) {
@@ -196,7 +208,7 @@ static int origin_allowed(wsc_server *srv, struct lws *wsi) {
 
 static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   if (srv->closing) return refuse(wsi, 503);
-  char uri[4096], query[2048];
+  char uri[2048];
   if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
     return refuse(wsi, 400);
   if (!origin_allowed(srv, wsi)) {
@@ -215,13 +227,14 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   for (size_t i = 0; i < srv->nlayers; i++)
     if (strcmp(srv->layers[i].host.alias, wsc__consumer_layer(cons)) == 0)
       layer = &srv->layers[i];
-  copy_query(wsi, query, sizeof query);
-  size_t ul = strlen(uri);
-  if (query[0] && ul + 1 < sizeof uri)
-    snprintf(uri + ul, sizeof uri - ul, "?%s", query);
-  wsc_conn *c = wsc__conn_new(srv, cons, layer, uri, params, np);
+  wsc__kv *query = NULL;
+  size_t nq = 0;
+  wsc_conn *c = NULL;
+  if (read_query(wsi, &query, &nq) == 0)
+    c = wsc__conn_new(srv, cons, layer, uri, params, np, query, nq);
   if (!c) {
     wsc__kv_free(params, np);
+    wsc__kv_free(query, nq);
     return refuse(wsi, 500);
   }
   c->wsi = wsi;
