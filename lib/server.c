@@ -712,7 +712,7 @@ static void run_send(wsc__inbox_item *it, void *ctx) {
   wsc_server *srv = ctx;
   int rc = server_send(srv, s->kind, s->alias, s->target, s->buf, s->len);
   if (rc)
-    SRV_LOG(srv, WSC_LOG_WARN, "thread-safe %s to '%s' failed: %s",
+    SRV_LOG(srv, WSC_LOG_ERROR, "thread-safe %s to '%s' failed: %s",
             s->kind == SEND_EVENT ? "send_event" : "broadcast", s->target,
             srv->errmsg);
 }

@@ -122,7 +122,8 @@ WSC_API int wsc_server_post(wsc_server *srv, wsc_post_fn fn, void *user_data);
 
 /* Thread-safe forms of the three sends above: copy the arguments and perform
  * the send on the loop thread. A failure there (channel full, layer down) is
- * logged at WARN with the channel or group name.
+ * logged at ERROR with the channel or group name (use wsc_server_post to
+ * run the send yourself when you need its result).
  * Returns 0 (queued), WSC_EINVAL, WSC_ENOMEM, WSC_ECLOSED. Thread: any. */
 WSC_API int wsc_server_send_event_threadsafe(wsc_server *srv,
                                              const char *alias,

@@ -5,9 +5,10 @@
  *
  * One broadcast is one queue item holding one message and the array of its
  * target channels: no per-recipient allocation. Channels with a live local
- * receiver (connections) never lose group membership by group_expiry while
- * they are open: they leave their groups when they close. Only channels
- * nobody reads (names added to groups by hand) expire out of groups. */
+ * receiver (connections) are neither capacity-limited here (their client's
+ * send queue is, see chan_full) nor dropped from groups by group_expiry while
+ * they are open: they leave their groups when they close. Capacity, expiry
+ * and group expiry apply to channels nobody reads in this process. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -151,8 +152,12 @@ static mem_chan *chan_new(mem_layer *l, const char *name, void *receiver) {
   return c;
 }
 
+/* Capacity bounds what waits unread. A channel with a live local receiver
+ * (a connection) is drained into its client's send queue every loop turn,
+ * which has its own byte limit, so a burst to a connection is never refused
+ * here; only channels nobody reads in this process fill up. */
 static int chan_full(mem_layer *l, mem_chan *c) {
-  return c->pending + c->blen >= l->capacity;
+  return !c->receiver && c->pending + c->blen >= l->capacity;
 }
 
 static mem_msg *msg_new(mem_layer *l, const char *data, size_t len) {

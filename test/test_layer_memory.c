@@ -1,0 +1,258 @@
+/* The in-memory channel layer: events to a channel name and to groups routed
+ * to event handlers, unknown events dropped (never sent raw), channel
+ * capacity ("channel full" to the sender), message expiry, and several
+ * aliases live at once, each consumer on its own. */
+#include <stdlib.h>
+
+#include <uv.h>
+
+#include "helpers/check.h"
+#include "helpers/server_thread.h"
+#include "helpers/ws_client.h"
+
+static wst_server *srv;
+
+static const char *str_field(const cJSON *msg, const char *name) {
+  const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(msg, "payload"), name);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int on_whoami(wsc_conn *c, const cJSON *msg, void *ud) {
+  (void)msg, (void)ud;
+  cJSON *p = cJSON_CreateString(wsc_conn_get_channel(c));
+  wsc_conn_reply(c, "whoami", p);
+  cJSON_Delete(p);
+  return 0;
+}
+
+/* poke {to, n}: sends n "poked" events to channel `to`; replies how many
+ * were accepted and the first error. */
+static int on_poke(wsc_conn *c, const cJSON *msg, void *ud) {
+  (void)ud;
+  const cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(msg, "payload"), "n");
+  int count = cJSON_IsNumber(n) ? n->valueint : 1, ok = 0, first = 0;
+  for (int i = 0; i < count; i++) {
+    char ev[128];
+    snprintf(ev, sizeof ev, "{\"action\":\"poked\",\"payload\":{\"i\":%d}}", i);
+    int rc = wsc_conn_send_event(c, str_field(msg, "to"), ev, strlen(ev));
+    if (rc == 0) ok++;
+    else if (!first) first = rc;
+  }
+  cJSON *p = cJSON_CreateObject();
+  cJSON_AddNumberToObject(p, "accepted", ok);
+  cJSON_AddStringToObject(p, "error", wsc_err_name(first));
+  cJSON_AddStringToObject(p, "errmsg",
+                          first ? wsc_server_errmsg(wsc_conn_get_server(c)) : "");
+  wsc_conn_reply(c, "poke_result", p);
+  cJSON_Delete(p);
+  return 0;
+}
+
+/* Event handler: tells its own client which channel handled the event. */
+static int on_poked(wsc_conn *c, const cJSON *ev, void *ud) {
+  (void)ud;
+  cJSON *p = cJSON_Duplicate(cJSON_GetObjectItem(ev, "payload"), 1);
+  cJSON_AddStringToObject(p, "handled_by", wsc_conn_get_channel(c));
+  wsc_conn_reply(c, "poked", p);
+  cJSON_Delete(p);
+  return 0;
+}
+
+static char *whoami(wst_client *c) {
+  wst_send_text(c, "{\"action\":\"whoami\"}");
+  char *m = wst_recv(c, 5000);
+  cJSON *j = cJSON_Parse(m);
+  char *ch = strdup(cJSON_GetObjectItem(j, "payload")->valuestring);
+  cJSON_Delete(j);
+  free(m);
+  return ch;
+}
+
+static void sync_client(wst_client *c) {
+  wst_send_text(c, "{\"action\":\"ping\"}");
+  wst_expect(c, "{\"action\":\"pong\",\"payload\":null}");
+}
+
+static void test_event_to_channel_name(void) {
+  int port = wst_port(srv);
+  wst_client *a = wst_open(port, "/ws/a"), *b = wst_open(port, "/ws/a");
+  char *ach = whoami(a), msg[256], want[256];
+  snprintf(msg, sizeof msg, "{\"action\":\"poke\",\"payload\":{\"to\":\"%s\"}}", ach);
+  wst_send_text(b, msg);
+  wst_expect(b, "{\"action\":\"poke_result\",\"payload\":{\"accepted\":1,"
+                "\"error\":\"WSC_OK\",\"errmsg\":\"\"}}");
+  snprintf(want, sizeof want,
+           "{\"action\":\"poked\",\"payload\":{\"i\":0,\"handled_by\":\"%s\"}}", ach);
+  wst_expect(a, want);
+  CHECK(wst_silent(b, 50));
+  free(ach);
+  wst_close(a, 1000);
+  wst_close(b, 1000);
+}
+
+typedef struct server_send {
+  const char *alias, *target, *json;
+  int group, rc;
+  char errmsg[256];
+} server_send;
+
+static void do_server_send(wsc_server *s, void *ud) {
+  server_send *x = ud;
+  x->rc = x->group ? wsc_server_broadcast_event(s, x->alias, x->target, x->json,
+                                                strlen(x->json))
+                   : wsc_server_send_event(s, x->alias, x->target, x->json,
+                                           strlen(x->json));
+  snprintf(x->errmsg, sizeof x->errmsg, "%s", wsc_server_errmsg(s));
+}
+
+static void test_broadcast_event_runs_each_members_handler(void) {
+  int port = wst_port(srv);
+  wst_client *a = wst_open(port, "/ws/a"), *b = wst_open(port, "/ws/a");
+  char *ach = whoami(a), *bch = whoami(b), want[256];
+  server_send x = {NULL, "a_members",
+                   "{\"action\":\"poked\",\"payload\":{\"i\":7}}", 1, 0, ""};
+  wst_call(srv, do_server_send, &x);
+  CHECK_OK(x.rc);
+  snprintf(want, sizeof want,
+           "{\"action\":\"poked\",\"payload\":{\"i\":7,\"handled_by\":\"%s\"}}", ach);
+  wst_expect(a, want);
+  snprintf(want, sizeof want,
+           "{\"action\":\"poked\",\"payload\":{\"i\":7,\"handled_by\":\"%s\"}}", bch);
+  wst_expect(b, want);
+  free(ach);
+  free(bch);
+  wst_close(a, 1000);
+  wst_close(b, 1000);
+}
+
+static void test_unknown_event_is_dropped_not_relayed(void) {
+  wst_client *a = wst_open(wst_port(srv), "/ws/a");
+  char *ach = whoami(a);
+  server_send x = {NULL, ach, "{\"action\":\"mystery\",\"payload\":1}", 0, 0, ""};
+  wst_call(srv, do_server_send, &x);
+  CHECK_OK(x.rc);
+  CHECK(wst_silent(a, 150));
+  sync_client(a);
+  /* Not an event at all: refused before anything is sent. */
+  server_send y = {NULL, ach, "[1]", 0, 0, ""};
+  wst_call(srv, do_server_send, &y);
+  CHECK_EQ(y.rc, WSC_EINVAL);
+  CHECK_CONTAINS(y.errmsg, "\"action\"");
+  server_send z = {NULL, "bad name!", "{\"action\":\"poked\"}", 0, 0, ""};
+  wst_call(srv, do_server_send, &z);
+  CHECK_EQ(z.rc, WSC_EBADNAME);
+  CHECK_CONTAINS(z.errmsg, "invalid channel name 'bad name!'");
+  server_send w = {"nope", ach, "{\"action\":\"poked\"}", 0, 0, ""};
+  wst_call(srv, do_server_send, &w);
+  CHECK_EQ(w.rc, WSC_ENOTFOUND);
+  free(ach);
+  wst_close(a, 1000);
+}
+
+static void test_burst_to_a_connection_is_not_refused(void) {
+  /* Layer "small" has capacity 3, but a connection drains its channel every
+   * loop turn: a burst of 10 within one turn is all delivered, in order. */
+  int port = wst_port(srv);
+  wst_client *a = wst_open(port, "/ws/small"), *b = wst_open(port, "/ws/small");
+  char *ach = whoami(a), msg[256];
+  snprintf(msg, sizeof msg,
+           "{\"action\":\"poke\",\"payload\":{\"to\":\"%s\",\"n\":10}}", ach);
+  wst_send_text(b, msg);
+  wst_expect(b, "{\"action\":\"poke_result\",\"payload\":{\"accepted\":10,"
+                "\"error\":\"WSC_OK\",\"errmsg\":\"\"}}");
+  for (int i = 0; i < 10; i++) {
+    char *m = wst_recv(a, 5000), want[64];
+    snprintf(want, sizeof want, "\"i\":%d,", i);
+    CHECK_CONTAINS(m, want);
+    free(m);
+  }
+  CHECK(wst_silent(a, 50));
+  free(ach);
+  wst_close(a, 1000);
+  wst_close(b, 1000);
+}
+
+static void test_channel_full_to_the_sender(void) {
+  /* A channel nobody reads fills at capacity 3; the sender (a handler here)
+   * gets WSC_EFULL and a message naming the channel. */
+  wst_client *b = wst_open(wst_port(srv), "/ws/small");
+  wst_send_text(b, "{\"action\":\"poke\",\"payload\":{\"to\":\"unread\",\"n\":5}}");
+  char *r = wst_recv(b, 5000);
+  CHECK_CONTAINS(r, "\"accepted\":3");
+  CHECK_CONTAINS(r, "\"error\":\"WSC_EFULL\"");
+  CHECK_CONTAINS(r, "layer 'small': channel 'unread' is full");
+  free(r);
+  wst_close(b, 1000);
+}
+
+static void test_expiry_frees_an_unread_channel(void) {
+  /* Nobody reads "nobody": messages wait there until they expire (1 s). */
+  server_send x = {"small", "nobody", "{\"action\":\"poked\"}", 0, 0, ""};
+  for (int i = 0; i < 3; i++) {
+    wst_call(srv, do_server_send, &x);
+    CHECK_OK(x.rc);
+  }
+  wst_call(srv, do_server_send, &x);
+  CHECK_EQ(x.rc, WSC_EFULL);
+  CHECK_CONTAINS(x.errmsg, "layer 'small': channel 'nobody' is full");
+  uv_sleep(1200);
+  wst_call(srv, do_server_send, &x);
+  CHECK_OK(x.rc);
+}
+
+static void test_aliases_are_isolated(void) {
+  /* Consumers "a" (layer default) and "small" (layer small) both put their
+   * connections in a group of the same name; a broadcast on one layer never
+   * reaches the other. */
+  int port = wst_port(srv);
+  wst_client *a = wst_open(port, "/ws/a"), *s = wst_open(port, "/ws/small");
+  sync_client(a);
+  sync_client(s);
+  server_send x = {"small", "shared", "{\"action\":\"poked\",\"payload\":{}}", 1,
+                   0, ""};
+  wst_call(srv, do_server_send, &x);
+  CHECK_OK(x.rc);
+  char *m = wst_recv(s, 5000);
+  CHECK_CONTAINS(m, "\"action\":\"poked\"");
+  free(m);
+  CHECK(wst_silent(a, 100));
+  x.alias = NULL; /* "default" */
+  wst_call(srv, do_server_send, &x);
+  m = wst_recv(a, 5000);
+  CHECK_CONTAINS(m, "\"action\":\"poked\"");
+  free(m);
+  CHECK(wst_silent(s, 100));
+  wst_close(a, 1000);
+  wst_close(s, 1000);
+}
+
+static wsc_consumer *make(const char *name, const char *layer) {
+  wsc_consumer *c;
+  CHECK_OK(wsc_consumer_new(name, &c));
+  if (layer) CHECK_OK(wsc_consumer_set_layer(c, layer));
+  CHECK_OK(wsc_consumer_add_group(c, "shared"));
+  CHECK_OK(wsc_consumer_on(c, "whoami", on_whoami, NULL, NULL));
+  CHECK_OK(wsc_consumer_on(c, "poke", on_poke, NULL, NULL));
+  CHECK_OK(wsc_consumer_on_event(c, "poked", on_poked, NULL, NULL));
+  return c;
+}
+
+int main(void) {
+  wsc_consumer *cs[] = {make("a", NULL), make("small", "small")};
+  CHECK_OK(wsc_consumer_add_group(cs[0], "a_members"));
+  srv = wst_server_start(
+      "{\"layers\":{\"default\":{\"driver\":\"memory\"},"
+      "\"small\":{\"driver\":\"memory\",\"capacity\":3,\"expiry\":1}},"
+      "\"routes\":[{\"path\":\"/ws/a\",\"consumer\":\"a\"},"
+      "{\"path\":\"/ws/small\",\"consumer\":\"small\"}]}",
+      cs, 2);
+  RUN(test_event_to_channel_name);
+  RUN(test_broadcast_event_runs_each_members_handler);
+  RUN(test_unknown_event_is_dropped_not_relayed);
+  RUN(test_burst_to_a_connection_is_not_refused);
+  RUN(test_channel_full_to_the_sender);
+  RUN(test_expiry_frees_an_unread_channel);
+  RUN(test_aliases_are_isolated);
+  wst_server_stop(srv);
+  return 0;
+}
