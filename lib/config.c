@@ -109,7 +109,7 @@ static int expand_node(cJSON *node, char *where, size_t wcap, char *err,
     else
       snprintf(where + base, wcap - base, "[%d]", idx);
     if (cJSON_IsString(it) && strchr(it->valuestring, '$')) {
-      char *v;
+      char *v = NULL;
       int rc = expand_string(it->valuestring, &v, where, err, errlen);
       if (rc) return rc;
       char *nv = cJSON_malloc(strlen(v) + 1);
@@ -369,9 +369,11 @@ static int add_route(wsc__config *cfg, size_t *cap, const char *prefix,
   size_t plen = strlen(prefix);
   /* "/ws" + "/chat" -> "/ws/chat"; a trailing '/' on the prefix is dropped. */
   if (plen && prefix[plen - 1] == '/') plen--;
-  if (plen + strlen(path->valuestring) >= sizeof full)
+  size_t slen = strlen(path->valuestring);
+  if (plen + slen >= sizeof full)
     return fail(err, errlen, WSC_ECONFIG, "%s.path: too long", where);
-  snprintf(full, sizeof full, "%.*s%s", (int)plen, prefix, path->valuestring);
+  memcpy(full, prefix, plen);
+  memcpy(full + plen, path->valuestring, slen + 1);
   if (inc) {
     char w[300];
     snprintf(w, sizeof w, "%s.include", where);
