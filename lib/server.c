@@ -624,19 +624,55 @@ static wsc__layer *find_layer(wsc_server *srv, const char *alias) {
   return NULL;
 }
 
+/* Finds the layer for a loop-thread call, setting errmsg when there is none. */
+static int layer_for_call(wsc_server *srv, const char *alias, wsc__layer **l) {
+  if (!srv) return WSC_EINVAL;
+  if (!wsc__on_loop_thread(srv)) return WSC_ETHREAD;
+  if (srv->closing) return wsc__server_fail(srv, WSC_ECLOSED, "server closing");
+  if (!(*l = find_layer(srv, alias)))
+    return wsc__server_fail(srv, WSC_ENOTFOUND, "no layer alias '%s'",
+                            alias ? alias : "default");
+  return 0;
+}
+
+static int check_channel(wsc_server *srv, const char *channel) {
+  if (wsc_channel_name_is_valid(channel)) return 0;
+  return wsc__server_fail(srv, WSC_EBADNAME, "invalid channel name '%.120s'",
+                          channel ? channel : "(null)");
+}
+
+int wsc_server_group_add(wsc_server *srv, const char *alias, const char *group,
+                         const char *channel) {
+  wsc__layer *l;
+  int rc = layer_for_call(srv, alias, &l);
+  if (!rc) rc = check_channel(srv, channel);
+  if (!rc)
+    rc = wsc__layer_group_add(l, group, channel, srv->errmsg,
+                              sizeof srv->errmsg);
+  return rc;
+}
+
+int wsc_server_group_discard(wsc_server *srv, const char *alias,
+                             const char *group, const char *channel) {
+  wsc__layer *l;
+  int rc = layer_for_call(srv, alias, &l);
+  if (!rc) rc = check_channel(srv, channel);
+  if (!rc && !wsc_group_name_is_valid(group))
+    rc = wsc__server_fail(srv, WSC_EBADNAME, "invalid group name '%.120s'",
+                          group ? group : "(null)");
+  if (!rc) rc = wsc__layer_group_discard(l, group, channel);
+  return rc;
+}
+
 enum send_kind { SEND_EVENT, BROADCAST_EVENT, BROADCAST_MESSAGE };
 
 static int server_send(wsc_server *srv, enum send_kind kind,
                        const char *alias, const char *target,
                        const char *json, size_t len) {
-  if (!srv || !target || !json) return WSC_EINVAL;
-  if (!wsc__on_loop_thread(srv)) return WSC_ETHREAD;
-  if (srv->closing) return wsc__server_fail(srv, WSC_ECLOSED, "server closing");
-  wsc__layer *l = find_layer(srv, alias);
-  if (!l)
-    return wsc__server_fail(srv, WSC_ENOTFOUND, "no layer alias '%s'",
-                            alias ? alias : "default");
-  int rc;
+  if (!target || !json) return WSC_EINVAL;
+  wsc__layer *l;
+  int rc = layer_for_call(srv, alias, &l);
+  if (rc) return rc;
   size_t elen;
   char *env = kind == BROADCAST_MESSAGE
                   ? wsc__env_group_message(json, len, 0, NULL, &elen, &rc)

@@ -96,13 +96,25 @@ typedef struct server_send {
   char errmsg[256];
 } server_send;
 
+/* `group`: 0 send_event to target, 1 broadcast_event, 2 broadcast_message,
+ * 3 group_add(target group, json as the channel). */
 static void do_server_send(wsc_server *s, void *ud) {
   server_send *x = ud;
-  x->rc = x->group ? wsc_server_broadcast_event(s, x->alias, x->target, x->json,
-                                                strlen(x->json))
-                   : wsc_server_send_event(s, x->alias, x->target, x->json,
-                                           strlen(x->json));
+  size_t n = strlen(x->json);
+  switch (x->group) {
+    case 0: x->rc = wsc_server_send_event(s, x->alias, x->target, x->json, n); break;
+    case 1: x->rc = wsc_server_broadcast_event(s, x->alias, x->target, x->json, n); break;
+    case 2: x->rc = wsc_server_broadcast_message(s, x->alias, x->target, x->json, n); break;
+    default: x->rc = wsc_server_group_add(s, x->alias, x->target, x->json); break;
+  }
   snprintf(x->errmsg, sizeof x->errmsg, "%s", wsc_server_errmsg(s));
+}
+
+static int server_op(const char *alias, int op, const char *target,
+                     const char *json) {
+  server_send x = {alias, target, json, op, 0, ""};
+  wst_call(srv, do_server_send, &x);
+  return x.rc;
 }
 
 static void test_broadcast_event_runs_each_members_handler(void) {
@@ -226,6 +238,31 @@ static void test_aliases_are_isolated(void) {
   wst_close(s, 1000);
 }
 
+static void test_group_expiry_drops_unread_members(void) {
+  /* Layer "brief": capacity 5, group_expiry 1 s. "idle" is in group "g" but
+   * nobody reads it: once its membership expires, group sends skip it. */
+  const char *ev = "{\"action\":\"poked\"}";
+  CHECK_OK(server_op("brief", 3, "g", "idle"));
+  CHECK_OK(server_op("brief", 1, "g", ev)); /* queued on idle: 1 of 5 */
+  uv_sleep(1200);
+  for (int i = 0; i < 4; i++) CHECK_OK(server_op("brief", 1, "g", ev));
+  for (int i = 0; i < 4; i++) CHECK_OK(server_op("brief", 0, "idle", ev));
+  CHECK_EQ(server_op("brief", 0, "idle", ev), WSC_EFULL); /* 1 + 4 = 5 */
+  CHECK_EQ(server_op("brief", 3, "g", "not a channel"), WSC_EBADNAME);
+  CHECK_EQ(server_op("nope", 3, "g", "idle"), WSC_ENOTFOUND);
+}
+
+static void test_connections_stay_in_their_groups(void) {
+  /* A connection is not dropped from its groups by group_expiry while it is
+   * connected (it leaves them when it closes). */
+  wst_client *c = wst_open(wst_port(srv), "/ws/brief");
+  sync_client(c);
+  uv_sleep(1200);
+  CHECK_OK(server_op("brief", 2, "shared", "{\"action\":\"still_here\"}"));
+  wst_expect(c, "{\"action\":\"still_here\"}");
+  wst_close(c, 1000);
+}
+
 static wsc_consumer *make(const char *name, const char *layer) {
   wsc_consumer *c;
   CHECK_OK(wsc_consumer_new(name, &c));
@@ -238,14 +275,17 @@ static wsc_consumer *make(const char *name, const char *layer) {
 }
 
 int main(void) {
-  wsc_consumer *cs[] = {make("a", NULL), make("small", "small")};
+  wsc_consumer *cs[] = {make("a", NULL), make("small", "small"),
+                        make("brief", "brief")};
   CHECK_OK(wsc_consumer_add_group(cs[0], "a_members"));
   srv = wst_server_start(
       "{\"layers\":{\"default\":{\"driver\":\"memory\"},"
-      "\"small\":{\"driver\":\"memory\",\"capacity\":3,\"expiry\":1}},"
+      "\"small\":{\"driver\":\"memory\",\"capacity\":3,\"expiry\":1},"
+      "\"brief\":{\"driver\":\"memory\",\"capacity\":5,\"group_expiry\":1}},"
       "\"routes\":[{\"path\":\"/ws/a\",\"consumer\":\"a\"},"
-      "{\"path\":\"/ws/small\",\"consumer\":\"small\"}]}",
-      cs, 2);
+      "{\"path\":\"/ws/small\",\"consumer\":\"small\"},"
+      "{\"path\":\"/ws/brief\",\"consumer\":\"brief\"}]}",
+      cs, 3);
   RUN(test_event_to_channel_name);
   RUN(test_broadcast_event_runs_each_members_handler);
   RUN(test_unknown_event_is_dropped_not_relayed);
@@ -253,6 +293,8 @@ int main(void) {
   RUN(test_channel_full_to_the_sender);
   RUN(test_expiry_frees_an_unread_channel);
   RUN(test_aliases_are_isolated);
+  RUN(test_group_expiry_drops_unread_members);
+  RUN(test_connections_stay_in_their_groups);
   wst_server_stop(srv);
   return 0;
 }

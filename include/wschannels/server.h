@@ -115,6 +115,15 @@ WSC_API int wsc_server_broadcast_message(wsc_server *srv, const char *alias,
                                          const char *group, const char *json,
                                          size_t len);
 
+/* Add or remove any channel name (not only a connection's) to a group on
+ * layer `alias` (NULL: "default"), like Django's channel_layer.group_add.
+ * Returns 0, WSC_ENOTFOUND (no such layer), WSC_EBADNAME, WSC_ENOMEM,
+ * WSC_ELAYER. Ownership: borrows. Since: 0.1 */
+WSC_API int wsc_server_group_add(wsc_server *srv, const char *alias,
+                                 const char *group, const char *channel);
+WSC_API int wsc_server_group_discard(wsc_server *srv, const char *alias,
+                                     const char *group, const char *channel);
+
 /* Run `fn(srv, user_data)` on the loop thread, soon. Posts run in order.
  * Returns 0, or WSC_ECLOSED once the server is closing (fn never runs;
  * the caller keeps user_data). Thread: any. Since: 0.1 */

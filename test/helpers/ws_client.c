@@ -18,6 +18,7 @@ struct wst_client {
   unsigned char *buf; /* bytes read but not consumed */
   size_t len, cap;
   int close_code; /* 0: open */
+  int pings;
   char close_reason[128];
 };
 
@@ -200,7 +201,10 @@ char *wst_recv(wst_client *c, int timeout_ms) {
       consume(c, h + plen);
       return NULL;
     }
-    if (op == 9) wst_send_frame(c, 0xA, b + h, plen, 1);
+    if (op == 9) {
+      c->pings++;
+      wst_send_frame(c, 0xA, b + h, plen, 1);
+    }
     consume(c, h + plen);
   }
 gone:
@@ -235,6 +239,7 @@ int wst_wait_close(wst_client *c, int timeout_ms) {
 }
 
 const char *wst_close_reason(const wst_client *c) { return c->close_reason; }
+int wst_pings(const wst_client *c) { return c->pings; }
 
 void wst_close(wst_client *c, int code) {
   if (!c) return;

@@ -32,6 +32,8 @@ int wst_silent(wst_client *c, int ms);
  * without a close frame, -1: timeout). */
 int wst_wait_close(wst_client *c, int timeout_ms);
 const char *wst_close_reason(const wst_client *c);
+/* How many pings the server sent (and wst_recv answered). */
+int wst_pings(const wst_client *c);
 
 /* Sends a close frame (unless `code` is 0) and frees the client. */
 void wst_close(wst_client *c, int code);
