@@ -520,8 +520,7 @@ int wsc_conn_broadcast(wsc_conn *c, const char *json, size_t len,
                                      c->channel, &elen, &rc);
   if (!env)
     return wsc__server_fail(c->srv, rc, "broadcast: %s",
-                            rc == WSC_EINVAL ? "message is not a JSON object"
-                                             : wsc_strerror(rc));
+                            wsc__env_problem(rc, 0));
   rc = each_group(c, groups, ngroups, env, elen);
   wsc__free(env);
   return rc;
@@ -539,19 +538,23 @@ int wsc_conn_broadcast_json(wsc_conn *c, const cJSON *msg,
   return rc;
 }
 
+/* Wraps an event in its envelope, or records in errmsg why it cannot. */
+static char *event_envelope(wsc_conn *c, const char *what, const char *json,
+                            size_t len, size_t *elen, int *rc) {
+  char *env = wsc__env_event(json, len, elen, rc);
+  if (!env)
+    wsc__server_fail(c->srv, *rc, "%s: %s", what, wsc__env_problem(*rc, 1));
+  return env;
+}
+
 int wsc_conn_send_event(wsc_conn *c, const char *channel, const char *json,
                         size_t len) {
   LOOP_ONLY(c);
   if (!json || !channel) return WSC_EINVAL;
   int rc;
   size_t elen;
-  char *env = wsc__env_event(json, len, &elen, &rc);
-  if (!env)
-    return wsc__server_fail(c->srv, rc, "send_event: %s",
-                            rc == WSC_EINVAL
-                                ? "an event is a JSON object with a string "
-                                  "\"action\""
-                                : wsc_strerror(rc));
+  char *env = event_envelope(c, "send_event", json, len, &elen, &rc);
+  if (!env) return rc;
   rc = wsc__layer_send(c->layer, channel, env, elen, c->srv->errmsg,
                        sizeof c->srv->errmsg);
   wsc__free(env);
@@ -564,13 +567,8 @@ int wsc_conn_broadcast_event(wsc_conn *c, const char *json, size_t len,
   if (!json || (ngroups && !groups)) return WSC_EINVAL;
   int rc;
   size_t elen;
-  char *env = wsc__env_event(json, len, &elen, &rc);
-  if (!env)
-    return wsc__server_fail(c->srv, rc, "broadcast_event: %s",
-                            rc == WSC_EINVAL
-                                ? "an event is a JSON object with a string "
-                                  "\"action\""
-                                : wsc_strerror(rc));
+  char *env = event_envelope(c, "broadcast_event", json, len, &elen, &rc);
+  if (!env) return rc;
   rc = each_group(c, groups, ngroups, env, elen);
   wsc__free(env);
   return rc;

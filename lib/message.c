@@ -58,6 +58,12 @@ char *wsc__env_event(const char *json, size_t len, size_t *outlen, int *rc) {
               len, outlen, rc);
 }
 
+const char *wsc__env_problem(int rc, int event) {
+  if (rc != WSC_EINVAL) return wsc_strerror(rc);
+  return event ? "an event is a JSON object with a string \"action\""
+               : "a message is a JSON object";
+}
+
 static char *print_and_delete(cJSON *o) {
   char *s = o ? cJSON_PrintUnformatted(o) : NULL;
   cJSON_Delete(o);

@@ -23,6 +23,10 @@ char *wsc__env_group_message(const char *json, size_t len, int exclude_current,
                              int *rc);
 char *wsc__env_event(const char *json, size_t len, size_t *outlen, int *rc);
 
+/* Why an envelope could not be built from `rc` (as returned above), for
+ * error messages: what a message or an event must look like. */
+const char *wsc__env_problem(int rc, int event);
+
 /* {"action":"error","payload":[{"type":type,"loc":[loc0?],"msg":msg}]} */
 char *wsc__msg_validation_error(const char *type, const char *loc0,
                                 const char *msg);

@@ -678,12 +678,8 @@ static int server_send(wsc_server *srv, enum send_kind kind,
                   ? wsc__env_group_message(json, len, 0, NULL, &elen, &rc)
                   : wsc__env_event(json, len, &elen, &rc);
   if (!env)
-    return wsc__server_fail(
-        srv, rc, "%s",
-        rc != WSC_EINVAL         ? wsc_strerror(rc)
-        : kind == BROADCAST_MESSAGE ? "message is not a JSON object"
-                                 : "an event is a JSON object with a string "
-                                   "\"action\"");
+    return wsc__server_fail(srv, rc, "%s",
+                            wsc__env_problem(rc, kind != BROADCAST_MESSAGE));
   if (kind == SEND_EVENT)
     rc = wsc__layer_send(l, target, env, elen, srv->errmsg,
                          sizeof srv->errmsg);
