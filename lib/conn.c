@@ -500,7 +500,9 @@ static int each_group(wsc_conn *c, const char *const *groups, size_t ngroups,
   size_t n = groups ? ngroups : c->ngroups;
   int first = 0;
   for (size_t i = 0; i < n; i++) {
-    int rc = wsc__layer_group_send(c->layer, g[i], msg, len, c->srv->errmsg,
+    int rc = wsc__layer_group_send(c->layer, g[i], msg, len,
+                                   wsc__layer_log_failure, c->layer,
+                                   c->srv->errmsg,
                                    sizeof c->srv->errmsg);
     if (rc && !first) first = rc;
   }
@@ -555,7 +557,8 @@ int wsc_conn_send_event(wsc_conn *c, const char *channel, const char *json,
   size_t elen;
   char *env = event_envelope(c, "send_event", json, len, &elen, &rc);
   if (!env) return rc;
-  rc = wsc__layer_send(c->layer, channel, env, elen, c->srv->errmsg,
+  rc = wsc__layer_send(c->layer, channel, env, elen, wsc__layer_log_failure,
+                       c->layer, c->srv->errmsg,
                        sizeof c->srv->errmsg);
   wsc__free(env);
   return rc;

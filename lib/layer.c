@@ -65,20 +65,24 @@ static int set_err(char *err, size_t errlen, int rc, const wsc__layer *l,
 }
 
 int wsc__layer_send(wsc__layer *l, const char *channel, const char *msg,
-                    size_t len, char *err, size_t errlen) {
+                    size_t len, wsc_layer_done_fn done, void *arg, char *err,
+                    size_t errlen) {
   if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "channel", channel);
   if (!wsc_channel_name_is_valid(channel))
     return set_err(err, errlen, WSC_EBADNAME, l, "channel", channel);
-  return set_err(err, errlen, l->ops->send(l->inst, channel, msg, len), l,
+  return set_err(err, errlen,
+                 l->ops->send(l->inst, channel, msg, len, done, arg), l,
                  "channel", channel);
 }
 
 int wsc__layer_group_send(wsc__layer *l, const char *group, const char *msg,
-                          size_t len, char *err, size_t errlen) {
+                          size_t len, wsc_layer_done_fn done, void *arg,
+                          char *err, size_t errlen) {
   if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "group", group);
   if (!wsc_group_name_is_valid(group))
     return set_err(err, errlen, WSC_EBADNAME, l, "group", group);
-  return set_err(err, errlen, l->ops->group_send(l->inst, group, msg, len), l,
+  return set_err(err, errlen,
+                 l->ops->group_send(l->inst, group, msg, len, done, arg), l,
                  "group", group);
 }
 
@@ -95,6 +99,13 @@ int wsc__layer_group_discard(wsc__layer *l, const char *group,
                              const char *channel) {
   if (!l->inst) return WSC_ECLOSED;
   return l->ops->group_discard(l->inst, group, channel);
+}
+
+void wsc__layer_log_failure(void *arg, int status, const char *errmsg) {
+  wsc__layer *l = arg;
+  if (status && status != WSC_ECLOSED && WSC__LOG_ON(l->log, WSC_LOG_WARN))
+    l->log->fn(WSC_LOG_WARN, l->subsystem, errmsg ? errmsg : wsc_strerror(status),
+               l->log->user_data);
 }
 
 void wsc__layer_close(wsc__layer *l, void (*done)(void *), void *arg) {

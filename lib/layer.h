@@ -26,15 +26,22 @@ int wsc__layer_open(wsc__layer *l, const wsc__layer_cfg *cfg, uv_loop_t *loop,
                     wsc__deliver_fn deliver, void *owner,
                     const wsc__logger *log, char *err, size_t errlen);
 
-/* The ops, with name validation and an error text in `err`. */
+/* The ops, with name validation and an error text in `err`. `done` as in
+ * wsc_layer_ops (called only when 0 is returned). */
 int wsc__layer_send(wsc__layer *l, const char *channel, const char *msg,
-                    size_t len, char *err, size_t errlen);
+                    size_t len, wsc_layer_done_fn done, void *arg, char *err,
+                    size_t errlen);
 int wsc__layer_group_send(wsc__layer *l, const char *group, const char *msg,
-                          size_t len, char *err, size_t errlen);
+                          size_t len, wsc_layer_done_fn done, void *arg,
+                          char *err, size_t errlen);
 int wsc__layer_group_add(wsc__layer *l, const char *group,
                          const char *channel, char *err, size_t errlen);
 int wsc__layer_group_discard(wsc__layer *l, const char *group,
                              const char *channel);
+
+/* A wsc_layer_done_fn for sends nobody waits on: logs a failure at WARN
+ * (arg is the wsc__layer); a send cut short by closing is not logged. */
+void wsc__layer_log_failure(void *arg, int status, const char *errmsg);
 
 /* Starts closing; done(arg) runs from the loop when finished. */
 void wsc__layer_close(wsc__layer *l, void (*done)(void *), void *arg);

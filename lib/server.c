@@ -666,9 +666,22 @@ int wsc_server_group_discard(wsc_server *srv, const char *alias,
 
 enum send_kind { SEND_EVENT, BROADCAST_EVENT, BROADCAST_MESSAGE };
 
+/* A caller's result callback, carried through the layer's done. */
+typedef struct result_op {
+  wsc_result_fn cb;
+  void *user_data;
+} result_op;
+
+static void result_done(void *arg, int status, const char *errmsg) {
+  result_op *op = arg;
+  op->cb(status, status ? errmsg : NULL, op->user_data);
+  wsc__free(op);
+}
+
 static int server_send(wsc_server *srv, enum send_kind kind,
                        const char *alias, const char *target,
-                       const char *json, size_t len) {
+                       const char *json, size_t len, wsc_result_fn cb,
+                       void *user_data) {
   if (!target || !json) return WSC_EINVAL;
   wsc__layer *l;
   int rc = layer_for_call(srv, alias, &l);
@@ -680,29 +693,63 @@ static int server_send(wsc_server *srv, enum send_kind kind,
   if (!env)
     return wsc__server_fail(srv, rc, "%s",
                             wsc__env_problem(rc, kind != BROADCAST_MESSAGE));
+  wsc_layer_done_fn done = wsc__layer_log_failure;
+  void *arg = l;
+  result_op *op = NULL;
+  if (cb) {
+    if (!(op = wsc__malloc(sizeof *op))) {
+      wsc__free(env);
+      return WSC_ENOMEM;
+    }
+    op->cb = cb;
+    op->user_data = user_data;
+    done = result_done;
+    arg = op;
+  }
   if (kind == SEND_EVENT)
-    rc = wsc__layer_send(l, target, env, elen, srv->errmsg,
+    rc = wsc__layer_send(l, target, env, elen, done, arg, srv->errmsg,
                          sizeof srv->errmsg);
   else
-    rc = wsc__layer_group_send(l, target, env, elen, srv->errmsg,
+    rc = wsc__layer_group_send(l, target, env, elen, done, arg, srv->errmsg,
                                sizeof srv->errmsg);
+  if (rc) wsc__free(op); /* done is never called after an error return */
   wsc__free(env);
   return rc;
 }
 
 int wsc_server_send_event(wsc_server *srv, const char *alias,
                           const char *channel, const char *json, size_t len) {
-  return server_send(srv, SEND_EVENT, alias, channel, json, len);
+  return server_send(srv, SEND_EVENT, alias, channel, json, len, NULL, NULL);
 }
 int wsc_server_broadcast_event(wsc_server *srv, const char *alias,
                                const char *group, const char *json,
                                size_t len) {
-  return server_send(srv, BROADCAST_EVENT, alias, group, json, len);
+  return server_send(srv, BROADCAST_EVENT, alias, group, json, len, NULL, NULL);
 }
 int wsc_server_broadcast_message(wsc_server *srv, const char *alias,
                                  const char *group, const char *json,
                                  size_t len) {
-  return server_send(srv, BROADCAST_MESSAGE, alias, group, json, len);
+  return server_send(srv, BROADCAST_MESSAGE, alias, group, json, len, NULL,
+                     NULL);
+}
+int wsc_server_send_event_cb(wsc_server *srv, const char *alias,
+                             const char *channel, const char *json,
+                             size_t len, wsc_result_fn cb, void *user_data) {
+  return server_send(srv, SEND_EVENT, alias, channel, json, len, cb, user_data);
+}
+int wsc_server_broadcast_event_cb(wsc_server *srv, const char *alias,
+                                  const char *group, const char *json,
+                                  size_t len, wsc_result_fn cb,
+                                  void *user_data) {
+  return server_send(srv, BROADCAST_EVENT, alias, group, json, len, cb,
+                     user_data);
+}
+int wsc_server_broadcast_message_cb(wsc_server *srv, const char *alias,
+                                    const char *group, const char *json,
+                                    size_t len, wsc_result_fn cb,
+                                    void *user_data) {
+  return server_send(srv, BROADCAST_MESSAGE, alias, group, json, len, cb,
+                     user_data);
 }
 
 /* ---- thread-safe entry points ------------------------------------------ */
@@ -742,7 +789,8 @@ typedef struct send_item {
 static void run_send(wsc__inbox_item *it, void *ctx) {
   send_item *s = (send_item *)it;
   wsc_server *srv = ctx;
-  int rc = server_send(srv, s->kind, s->alias, s->target, s->buf, s->len);
+  int rc = server_send(srv, s->kind, s->alias, s->target, s->buf, s->len,
+                       NULL, NULL);
   if (rc)
     SRV_LOG(srv, WSC_LOG_ERROR, "thread-safe %s to '%s' failed: %s",
             s->kind == SEND_EVENT ? "send_event" : "broadcast", s->target,

@@ -18,10 +18,12 @@ typedef struct frozen_v1_ops {
   int (*create)(const wsc_layer_host *, const cJSON *, void **, char *, size_t);
   int (*new_channel)(void *, void *, char *, size_t);
   void (*release_channel)(void *, const char *);
-  int (*send)(void *, const char *, const char *, size_t);
+  int (*send)(void *, const char *, const char *, size_t, wsc_layer_done_fn,
+              void *);
   int (*group_add)(void *, const char *, const char *);
   int (*group_discard)(void *, const char *, const char *);
-  int (*group_send)(void *, const char *, const char *, size_t);
+  int (*group_send)(void *, const char *, const char *, size_t,
+                    wsc_layer_done_fn, void *);
   void (*close)(void *, void (*)(void *), void *);
 } frozen_v1_ops;
 
@@ -47,7 +49,14 @@ typedef struct relay {
   uv_idle_t idle;
   struct { char name[64]; void *receiver; } ch[MAXCH];
   struct { char group[64], channel[64]; int used; } member[MAXCH * 2];
-  struct { char target[64]; int is_group; char *msg; size_t len; } q[MAXQ];
+  struct {
+    char target[64];
+    int is_group;
+    char *msg;
+    size_t len;
+    wsc_layer_done_fn done;
+    void *arg;
+  } q[MAXQ];
   int nq, next_id;
   void (*done)(void *);
   void *done_arg;
@@ -70,6 +79,7 @@ static void relay_drain(uv_idle_t *h) {
       if (hit) recv[nr++] = r->ch[c].receiver;
     }
     if (nr) r->host->deliver(r->host->host_data, recv, nr, r->q[i].msg, r->q[i].len);
+    if (r->q[i].done) r->q[i].done(r->q[i].arg, 0, NULL);
     free(r->q[i].msg);
   }
   if (!r->nq) uv_idle_stop(&r->idle);
@@ -108,8 +118,10 @@ static void relay_release(void *inst, const char *name) {
 }
 
 static int enqueue(relay *r, const char *target, int is_group, const char *msg,
-                   size_t len) {
+                   size_t len, wsc_layer_done_fn done, void *arg) {
   if (r->nq == MAXQ) return WSC_EFULL;
+  r->q[r->nq].done = done;
+  r->q[r->nq].arg = arg;
   snprintf(r->q[r->nq].target, 64, "%s", target);
   r->q[r->nq].is_group = is_group;
   r->q[r->nq].msg = malloc(len);
@@ -120,11 +132,13 @@ static int enqueue(relay *r, const char *target, int is_group, const char *msg,
   return 0;
 }
 
-static int relay_send(void *inst, const char *ch, const char *msg, size_t len) {
-  return enqueue(inst, ch, 0, msg, len);
+static int relay_send(void *inst, const char *ch, const char *msg, size_t len,
+                      wsc_layer_done_fn done, void *arg) {
+  return enqueue(inst, ch, 0, msg, len, done, arg);
 }
-static int relay_group_send(void *inst, const char *g, const char *msg, size_t len) {
-  return enqueue(inst, g, 1, msg, len);
+static int relay_group_send(void *inst, const char *g, const char *msg,
+                            size_t len, wsc_layer_done_fn done, void *arg) {
+  return enqueue(inst, g, 1, msg, len, done, arg);
 }
 
 static int relay_group_add(void *inst, const char *g, const char *ch) {
@@ -159,6 +173,8 @@ static void relay_closed(uv_handle_t *h) {
 
 static void relay_close(void *inst, void (*done)(void *), void *arg) {
   relay *r = inst;
+  for (int i = 0; i < r->nq; i++)
+    if (r->q[i].done) r->q[i].done(r->q[i].arg, WSC_ECLOSED, "closed");
   r->done = done;
   r->done_arg = arg;
   uv_close((uv_handle_t *)&r->idle, relay_closed);

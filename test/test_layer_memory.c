@@ -263,6 +263,52 @@ static void test_connections_stay_in_their_groups(void) {
   wst_close(c, 1000);
 }
 
+typedef struct outcome {
+  int calls, status, in_call;
+  char errmsg[128];
+} outcome;
+
+static void on_result(int status, const char *errmsg, void *ud) {
+  outcome *o = ud;
+  CHECK(!o->in_call); /* never from inside the call that started the send */
+  o->calls++;
+  o->status = status;
+  snprintf(o->errmsg, sizeof o->errmsg, "%s", errmsg ? errmsg : "");
+}
+
+static void start_cb_sends(wsc_server *s, void *ud) {
+  outcome *o = ud;
+  o[0].in_call = o[1].in_call = o[2].in_call = 1;
+  CHECK_OK(wsc_server_send_event_cb(s, "small", "cb_target", "{\"action\":\"a\"}",
+                                    14, on_result, &o[0]));
+  CHECK_OK(wsc_server_broadcast_message_cb(s, NULL, "empty_group", "{}", 2,
+                                           on_result, &o[1]));
+  /* cb_target now holds 1 of 3; two more fill it; the next fails now. */
+  CHECK_OK(wsc_server_send_event(s, "small", "cb_target", "{\"action\":\"a\"}", 14));
+  CHECK_OK(wsc_server_send_event(s, "small", "cb_target", "{\"action\":\"a\"}", 14));
+  CHECK_EQ(wsc_server_send_event_cb(s, "small", "cb_target", "{\"action\":\"a\"}",
+                                    14, on_result, &o[2]),
+           WSC_EFULL);
+  o[0].in_call = o[1].in_call = o[2].in_call = 0;
+}
+
+static void no_op(wsc_server *s, void *ud) {
+  (void)s, (void)ud;
+}
+
+static void test_result_callbacks(void) {
+  outcome o[3];
+  memset(o, 0, sizeof o);
+  wst_call(srv, start_cb_sends, o);
+  wst_call(srv, no_op, NULL); /* a later loop turn */
+  wst_call(srv, no_op, NULL);
+  CHECK_EQ(o[0].calls, 1);
+  CHECK_EQ(o[0].status, 0);
+  CHECK_EQ(o[1].calls, 1); /* a broadcast to nobody completes too */
+  CHECK_EQ(o[1].status, 0);
+  CHECK_EQ(o[2].calls, 0); /* refused at once: never called */
+}
+
 static wsc_consumer *make(const char *name, const char *layer) {
   wsc_consumer *c;
   CHECK_OK(wsc_consumer_new(name, &c));
@@ -295,6 +341,7 @@ int main(void) {
   RUN(test_aliases_are_isolated);
   RUN(test_group_expiry_drops_unread_members);
   RUN(test_connections_stay_in_their_groups);
+  RUN(test_result_callbacks);
   wst_server_stop(srv);
   return 0;
 }

@@ -37,6 +37,11 @@ typedef struct wsc_layer_host {
   void (*log)(void *host_data, wsc_log_level level, const char *msg);
 } wsc_layer_host;
 
+/* The final outcome of a send or group_send that a driver accepted:
+ * 0, WSC_EFULL (channel full) or WSC_ELAYER (backend failed), with a message
+ * for logs and errors (NULL when status is 0). */
+typedef void (*wsc_layer_done_fn)(void *arg, int status, const char *errmsg);
+
 typedef struct wsc_layer_ops {
   size_t struct_size;   /* sizeof(wsc_layer_ops) as the driver was compiled */
   uint32_t abi_version; /* WSC_LAYER_ABI_Vn the driver implements */
@@ -53,16 +58,23 @@ typedef struct wsc_layer_ops {
   /* The receiver is gone: drop what is queued for it; never deliver to it
    * again. */
   void (*release_channel)(void *inst, const char *name);
-  /* Queue `msg` on `channel`. WSC_EFULL when the channel is at capacity. */
-  int (*send)(void *inst, const char *channel, const char *msg, size_t len);
+  /* Queue `msg` on `channel`. A negative return is a failure known now
+   * (WSC_EFULL when the channel is at capacity, WSC_ELAYER when the backend
+   * is unreachable); `done` is then never called. A return of 0 means the
+   * send is under way, and `done` (may be NULL) is called exactly once,
+   * later and from the loop, with its outcome. */
+  int (*send)(void *inst, const char *channel, const char *msg, size_t len,
+              wsc_layer_done_fn done, void *arg);
   int (*group_add)(void *inst, const char *group, const char *channel);
   int (*group_discard)(void *inst, const char *group, const char *channel);
-  /* Queue `msg` on every channel in `group`; never fails for a full member
-   * (that member is skipped and logged). */
+  /* Queue `msg` on every channel in `group`; a full member is skipped and
+   * logged, never an error. Returns and calls `done` as `send` does. */
   int (*group_send)(void *inst, const char *group, const char *msg,
-                    size_t len);
+                    size_t len, wsc_layer_done_fn done, void *arg);
   /* Release everything; call done(arg) from the loop once nothing of the
-   * instance remains on the loop. No deliver after close is called. */
+   * instance remains on the loop. No deliver after close is called; the
+   * `done` of every send still under way is called with WSC_ECLOSED (from
+   * inside close is allowed). */
   void (*close)(void *inst, void (*done)(void *arg), void *arg);
   /* --- v2 and later: append below this line only --- */
 } wsc_layer_ops;

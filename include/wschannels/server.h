@@ -115,6 +115,31 @@ WSC_API int wsc_server_broadcast_message(wsc_server *srv, const char *alias,
                                          const char *group, const char *json,
                                          size_t len);
 
+/* The outcome of a send: 0, WSC_EFULL ("channel full"), WSC_ELAYER (the
+ * layer's backend is unreachable) or WSC_ECLOSED (the server closed first),
+ * with a message (NULL for 0) borrowed for the call. */
+typedef void (*wsc_result_fn)(int status, const char *errmsg, void *user_data);
+
+/* The three sends above, reporting their outcome. With a Redis layer the
+ * outcome is known only once Redis has answered: the plain forms then log a
+ * failure at WARN; these call `cb` instead, exactly once, later, from the
+ * loop (with WSC_ECLOSED during wsc_server_close for sends still under way).
+ * Returns 0 (cb will be called) or an error known now (cb is never called),
+ * as the plain forms. Since: 0.1 */
+WSC_API int wsc_server_send_event_cb(wsc_server *srv, const char *alias,
+                                     const char *channel, const char *json,
+                                     size_t len, wsc_result_fn cb,
+                                     void *user_data);
+WSC_API int wsc_server_broadcast_event_cb(wsc_server *srv, const char *alias,
+                                          const char *group, const char *json,
+                                          size_t len, wsc_result_fn cb,
+                                          void *user_data);
+WSC_API int wsc_server_broadcast_message_cb(wsc_server *srv,
+                                            const char *alias,
+                                            const char *group,
+                                            const char *json, size_t len,
+                                            wsc_result_fn cb, void *user_data);
+
 /* Add or remove any channel name (not only a connection's) to a group on
  * layer `alias` (NULL: "default"), like Django's channel_layer.group_add.
  * Returns 0, WSC_ENOTFOUND (no such layer), WSC_EBADNAME, WSC_ENOMEM,

@@ -50,6 +50,8 @@ typedef struct mem_group {
 
 typedef struct item {
   struct item *next;
+  wsc_layer_done_fn done;
+  void *done_arg;
   mem_msg *msg;
   size_t n;
   mem_chan *one; /* targets == &one for a single send */
@@ -214,6 +216,7 @@ static void drain(uv_idle_t *h) {
       l->host->deliver(l->host->host_data, l->scratch, nr, it->msg->data,
                        it->msg->len);
     for (size_t i = 0; i < it->n; i++) chan_maybe_free(l, it->targets[i]);
+    if (it->done) it->done(it->done_arg, 0, NULL);
     msg_unref(it->msg);
     if (it->targets != &it->one) wsc__free(it->targets);
     wsc__free(it);
@@ -297,7 +300,7 @@ static void mem_release_channel(void *inst, const char *name) {
 }
 
 static int mem_send(void *inst, const char *channel, const char *msg,
-                    size_t len) {
+                    size_t len, wsc_layer_done_fn done, void *done_arg) {
   mem_layer *l = inst;
   mem_chan *c = wsc__strmap_get(&l->chans, channel);
   if (!c && !(c = chan_new(l, channel, NULL))) return WSC_ENOMEM;
@@ -311,6 +314,8 @@ static int mem_send(void *inst, const char *channel, const char *msg,
     return WSC_ENOMEM;
   }
   it->msg = m;
+  it->done = done;
+  it->done_arg = done_arg;
   it->n = 1;
   it->one = c;
   it->targets = &it->one;
@@ -376,11 +381,28 @@ static int mem_group_discard(void *inst, const char *group,
   return 0;
 }
 
+/* A group send that reaches nobody still completes, on the next turn. */
+static int enqueue_empty(mem_layer *l, wsc_layer_done_fn done, void *arg) {
+  if (!done) return 0;
+  item *it = wsc__calloc(1, sizeof *it);
+  mem_msg *m = it ? msg_new(l, "", 0) : NULL;
+  if (!m) {
+    wsc__free(it);
+    return WSC_ENOMEM;
+  }
+  it->msg = m;
+  it->done = done;
+  it->done_arg = arg;
+  it->targets = &it->one;
+  enqueue(l, it);
+  return 0;
+}
+
 static int mem_group_send(void *inst, const char *group, const char *msg,
-                          size_t len) {
+                          size_t len, wsc_layer_done_fn done, void *done_arg) {
   mem_layer *l = inst;
   mem_group *g = wsc__strmap_get(&l->groups, group);
-  if (!g) return 0;
+  if (!g) return enqueue_empty(l, done, done_arg);
   uint64_t now = now_ms(l);
   size_t full = 0;
   for (size_t i = 0; i < g->n;) {
@@ -393,7 +415,7 @@ static int mem_group_send(void *inst, const char *group, const char *msg,
   }
   if (!g->n) {
     group_maybe_free(l, group, g);
-    return 0;
+    return enqueue_empty(l, done, done_arg);
   }
   item *it = wsc__calloc(1, sizeof *it);
   mem_chan **targets = it ? wsc__calloc(g->n, sizeof *targets) : NULL;
@@ -423,9 +445,11 @@ static int mem_group_send(void *inst, const char *group, const char *msg,
     msg_unref(m);
     wsc__free(targets);
     wsc__free(it);
-    return 0;
+    return enqueue_empty(l, done, done_arg);
   }
   it->msg = m;
+  it->done = done;
+  it->done_arg = done_arg;
   it->n = n;
   it->targets = targets;
   enqueue(l, it);
@@ -459,6 +483,7 @@ static void mem_close(void *inst, void (*done)(void *), void *arg) {
       it->targets[i]->pending--;
       released_unref(it->targets[i]);
     }
+    if (it->done) it->done(it->done_arg, WSC_ECLOSED, "layer closed");
     msg_unref(it->msg);
     if (it->targets != &it->one) wsc__free(it->targets);
     wsc__free(it);
