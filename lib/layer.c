@@ -13,6 +13,11 @@ static void host_log(void *host_data, wsc_log_level level, const char *msg) {
     l->log->fn(level, l->subsystem, msg, l->log->user_data);
 }
 
+static void host_set_error(void *host_data, const char *msg) {
+  wsc__layer *l = host_data;
+  snprintf(l->lasterr, sizeof l->lasterr, "%s", msg);
+}
+
 int wsc__layer_open(wsc__layer *l, const wsc__layer_cfg *cfg, uv_loop_t *loop,
                     wsc__deliver_fn deliver, void *owner,
                     const wsc__logger *log, char *err, size_t errlen) {
@@ -36,6 +41,7 @@ int wsc__layer_open(wsc__layer *l, const wsc__layer_cfg *cfg, uv_loop_t *loop,
   l->host.host_data = l;
   l->host.deliver = deliver;
   l->host.log = host_log;
+  l->host.set_error = host_set_error;
   int rc = l->ops->create(&l->host, cfg->options, &l->inst, err, errlen);
   if (rc) {
     wsc__free(l->alias);
@@ -45,9 +51,12 @@ int wsc__layer_open(wsc__layer *l, const wsc__layer_cfg *cfg, uv_loop_t *loop,
   return rc;
 }
 
-static int set_err(char *err, size_t errlen, int rc, const wsc__layer *l,
+static int set_err(char *err, size_t errlen, int rc, wsc__layer *l,
                    const char *what, const char *name) {
-  if (err && errlen) {
+  if (err && errlen && rc && l->lasterr[0]) {
+    snprintf(err, errlen, "layer '%s': %s", l->alias ? l->alias : "?",
+             l->lasterr);
+  } else if (err && errlen) {
     if (rc == WSC_EFULL)
       snprintf(err, errlen, "layer '%s': channel '%s' is full", l->alias ? l->alias : "?",
                name);
@@ -67,6 +76,7 @@ static int set_err(char *err, size_t errlen, int rc, const wsc__layer *l,
 int wsc__layer_send(wsc__layer *l, const char *channel, const char *msg,
                     size_t len, wsc_layer_done_fn done, void *arg, char *err,
                     size_t errlen) {
+  l->lasterr[0] = '\0';
   if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "channel", channel);
   if (!wsc_channel_name_is_valid(channel))
     return set_err(err, errlen, WSC_EBADNAME, l, "channel", channel);
@@ -78,6 +88,7 @@ int wsc__layer_send(wsc__layer *l, const char *channel, const char *msg,
 int wsc__layer_group_send(wsc__layer *l, const char *group, const char *msg,
                           size_t len, wsc_layer_done_fn done, void *arg,
                           char *err, size_t errlen) {
+  l->lasterr[0] = '\0';
   if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "group", group);
   if (!wsc_group_name_is_valid(group))
     return set_err(err, errlen, WSC_EBADNAME, l, "group", group);
@@ -88,6 +99,7 @@ int wsc__layer_group_send(wsc__layer *l, const char *group, const char *msg,
 
 int wsc__layer_group_add(wsc__layer *l, const char *group,
                          const char *channel, char *err, size_t errlen) {
+  l->lasterr[0] = '\0';
   if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "group", group);
   if (!wsc_group_name_is_valid(group))
     return set_err(err, errlen, WSC_EBADNAME, l, "group", group);

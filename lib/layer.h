@@ -17,6 +17,7 @@ typedef struct wsc__layer {
   wsc_layer_host host;
   const wsc__logger *log;
   char subsystem[80];
+  char lasterr[WSC_ERRBUF_SIZE]; /* the driver's words for the last error */
   void *owner; /* what deliveries are for (the server) */
 } wsc__layer;
 

@@ -9,6 +9,8 @@
 #include "wschannels/error.h"
 
 extern const wsc_layer_ops wsc__memory_layer_ops;
+extern const wsc_layer_ops wsc__redis_pubsub_layer_ops;
+extern const wsc_layer_ops wsc__redis_queue_layer_ops;
 
 /* Registered tables live until the process ends (drivers are "borrowed for
  * the program's life"), so a linked list of copies is enough. */
@@ -26,11 +28,13 @@ static int add_locked(const wsc_layer_ops *ops, entry *e, char *err,
 
 /* Built-ins sit in static storage: the registry never owns heap memory
  * unless a program registers a driver of its own. */
-static entry builtin_memory;
+static entry builtins[3];
 
 static void init_registry(void) {
   uv_mutex_init(&mu);
-  add_locked(&wsc__memory_layer_ops, &builtin_memory, NULL, 0);
+  add_locked(&wsc__memory_layer_ops, &builtins[0], NULL, 0);
+  add_locked(&wsc__redis_pubsub_layer_ops, &builtins[1], NULL, 0);
+  add_locked(&wsc__redis_queue_layer_ops, &builtins[2], NULL, 0);
 }
 
 static int fail(char *err, size_t errlen, int rc, const char *what,

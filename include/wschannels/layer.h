@@ -35,6 +35,9 @@ typedef struct wsc_layer_host {
                   const char *msg, size_t len);
   /* Log through the server's logger; subsystem is "layer.<driver name>". */
   void (*log)(void *host_data, wsc_log_level level, const char *msg);
+  /* Explain, in words for the caller, the error the current op is about to
+   * return (e.g. which URL is unreachable). Optional to use. */
+  void (*set_error)(void *host_data, const char *msg);
 } wsc_layer_host;
 
 /* The final outcome of a send or group_send that a driver accepted:

@@ -15,8 +15,8 @@
 
 struct wst_client {
   int fd;
-  unsigned char *buf; /* bytes read but not consumed */
-  size_t len, cap;
+  unsigned char *buf; /* buf[off..len) read but not consumed */
+  size_t off, len, cap;
   int close_code; /* 0: open */
   int pings;
   char close_reason[128];
@@ -37,6 +37,11 @@ static int fill(wst_client *c, long long deadline) {
     int r = poll(&p, 1, (int)left);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return -1;
+    if (c->off) { /* compact once per read, not once per frame */
+      memmove(c->buf, c->buf + c->off, c->len - c->off);
+      c->len -= c->off;
+      c->off = 0;
+    }
     if (c->cap - c->len < 65536) {
       c->cap = c->cap * 2 + 65536;
       c->buf = realloc(c->buf, c->cap);
@@ -49,10 +54,10 @@ static int fill(wst_client *c, long long deadline) {
   }
 }
 
-static void consume(wst_client *c, size_t n) {
-  memmove(c->buf, c->buf + n, c->len - n);
-  c->len -= n;
-}
+static void consume(wst_client *c, size_t n) { c->off += n; }
+
+/* Bytes available past the consumed part. */
+static size_t avail(const wst_client *c) { return c->len - c->off; }
 
 static int send_all(int fd, const void *p, size_t n) {
   const char *s = p;
@@ -159,31 +164,31 @@ char *wst_recv(wst_client *c, int timeout_ms) {
   long long deadline = now_ms() + timeout_ms;
   for (;;) {
     if (c->close_code) return NULL;
-    while (c->len < 2)
+    while (avail(c) < 2)
       if (fill(c, deadline) != 0) goto gone;
-    unsigned char *b = c->buf;
+    unsigned char *b = c->buf + c->off;
     if (b[1] & 0x80) { /* servers never mask */
       fprintf(stderr, "wst_recv: masked server frame\n");
       abort();
     }
     size_t plen = b[1] & 0x7f, h = 2;
     if (plen == 126) {
-      while (c->len < 4)
+      while (avail(c) < 4)
         if (fill(c, deadline) != 0) goto gone;
-      b = c->buf;
+      b = c->buf + c->off;
       plen = ((size_t)b[2] << 8) | b[3];
       h = 4;
     } else if (plen == 127) {
-      while (c->len < 10)
+      while (avail(c) < 10)
         if (fill(c, deadline) != 0) goto gone;
-      b = c->buf;
+      b = c->buf + c->off;
       plen = 0;
       for (int i = 0; i < 8; i++) plen = (plen << 8) | b[2 + i];
       h = 10;
     }
-    while (c->len < h + plen)
+    while (avail(c) < h + plen)
       if (fill(c, deadline) != 0) goto gone;
-    b = c->buf;
+    b = c->buf + c->off;
     int op = b[0] & 0x0f;
     if (op == 1) {
       char *s = malloc(plen + 1);

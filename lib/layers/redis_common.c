@@ -1,0 +1,159 @@
+#include "redis_common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../alloc.h"
+#include "../config.h"
+#include "wschannels/error.h"
+
+void wsc__redis_logf(wsc__redis_base *b, wsc_log_level lvl, const char *fmt,
+                     ...) {
+  if (!b->host->log) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  b->host->log(b->host->host_data, lvl, buf);
+}
+
+int wsc__redis_fail(wsc__redis_base *b, int rc, const char *fmt, ...) {
+  char buf[WSC_ERRBUF_SIZE];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (b->host->set_error) b->host->set_error(b->host->host_data, buf);
+  return rc;
+}
+
+int wsc__redis_base_init(wsc__redis_base *b, const char *driver,
+                         const wsc_layer_host *host, const cJSON *cfg,
+                         const char *const *extra, char *err, size_t errlen) {
+  memset(b, 0, sizeof *b);
+  b->host = host;
+  b->driver = driver;
+  const char *keys[16] = {"driver", "url", "prefix"};
+  size_t nk = 3;
+  for (; extra && *extra && nk < 15; extra++) keys[nk++] = *extra;
+  keys[nk] = NULL;
+  char where[128];
+  snprintf(where, sizeof where, "layers.%s", host->alias);
+  int rc = wsc__cfg_check_keys(cfg, keys, where, err, errlen);
+  if (rc) return rc;
+  const cJSON *url = cJSON_GetObjectItemCaseSensitive(cfg, "url");
+  const cJSON *prefix = cJSON_GetObjectItemCaseSensitive(cfg, "prefix");
+  if (url && !cJSON_IsString(url)) {
+    snprintf(err, errlen, "config: %s.url: expected a string", where);
+    return WSC_ECONFIG;
+  }
+  if (prefix && (!cJSON_IsString(prefix) || strlen(prefix->valuestring) > 40)) {
+    snprintf(err, errlen, "config: %s.prefix: expected a string of at most 40 "
+             "characters", where);
+    return WSC_ECONFIG;
+  }
+  snprintf(b->prefix, sizeof b->prefix, "%s", prefix ? prefix->valuestring : "asgi");
+  char uerr[WSC_ERRBUF_SIZE];
+  if (wsc__redis_url_parse(url ? url->valuestring : "redis://localhost:6379", &b->url,
+                           uerr, sizeof uerr)) {
+    snprintf(err, errlen, "config: %s.url: %s", where, uerr);
+    return WSC_ECONFIG;
+  }
+  rc = wsc__redis_probe(&b->url, b->ip, sizeof b->ip, &b->version, uerr,
+                        sizeof uerr);
+  if (rc) {
+    snprintf(err, errlen, "config: %s.url: %s", where, uerr);
+    return rc;
+  }
+  unsigned char rnd[12];
+  uv_random(NULL, NULL, rnd, sizeof rnd, 0, NULL);
+  int n = snprintf(b->proc, sizeof b->proc, "specific.");
+  for (size_t i = 0; i < sizeof rnd; i++)
+    n += snprintf(b->proc + n, sizeof b->proc - (size_t)n, "%02x", rnd[i]);
+  return 0;
+}
+
+void wsc__redis_base_clear(wsc__redis_base *b) {
+  wsc__strmap_clear(&b->locals, NULL);
+  wsc__free(b->scratch);
+  b->scratch = NULL;
+}
+
+int wsc__redis_base_new_channel(wsc__redis_base *b, void *receiver,
+                                char *name, size_t namelen) {
+  char buf[WSC_NAME_MAX + 1];
+  int n = snprintf(buf, sizeof buf, "%s!%lu", b->proc, ++b->next_id);
+  if (n < 0 || (size_t)n >= namelen) return WSC_EINVAL;
+  int rc = wsc__strmap_put(&b->locals, buf, receiver);
+  if (rc) return rc;
+  memcpy(name, buf, (size_t)n + 1);
+  return 0;
+}
+
+void wsc__redis_base_release(wsc__redis_base *b, const char *name) {
+  wsc__strmap_remove(&b->locals, name);
+}
+
+int wsc__redis_is_local(const wsc__redis_base *b, const char *channel) {
+  size_t pl = strlen(b->proc);
+  return strncmp(channel, b->proc, pl) == 0 && channel[pl] == '!';
+}
+
+void wsc__redis_deliver_all(wsc__redis_base *b, void *const *recv, size_t n,
+                            const char *msg, size_t len) {
+  if (!n) return;
+  if (wsc__grow((void **)&b->scratch, &b->scratch_cap, n, sizeof *b->scratch)) {
+    wsc__redis_logf(b, WSC_LOG_ERROR, "out of memory: dropped a message for "
+                    "%zu connection(s)", n);
+    return;
+  }
+  memcpy(b->scratch, recv, n * sizeof *recv);
+  b->host->deliver(b->host->host_data, b->scratch, n, msg, len);
+}
+
+void wsc__redis_deliver(wsc__redis_base *b, const char *targets, size_t tlen,
+                        const char *msg, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < tlen;) {
+    size_t j = i;
+    while (j < tlen && targets[j] != ',') j++;
+    char name[WSC_NAME_MAX + 1];
+    if (j - i < sizeof name) {
+      memcpy(name, targets + i, j - i);
+      name[j - i] = '\0';
+      void *r = wsc__strmap_get(&b->locals, name);
+      if (r && !wsc__grow((void **)&b->scratch, &b->scratch_cap, n + 1,
+                          sizeof *b->scratch))
+        b->scratch[n++] = r;
+    }
+    i = j + 1;
+  }
+  if (n) b->host->deliver(b->host->host_data, b->scratch, n, msg, len);
+}
+
+wsc__redis_op *wsc__redis_op_new(wsc__redis_base *b, wsc_layer_done_fn done,
+                                 void *arg, const char *kind,
+                                 const char *name) {
+  wsc__redis_op *op = wsc__calloc(1, sizeof *op);
+  if (!op) return NULL;
+  op->b = b;
+  op->done = done;
+  op->arg = arg;
+  snprintf(op->what, sizeof op->what, "%s '%s'", kind, name);
+  return op;
+}
+
+void wsc__redis_op_fail(wsc__redis_op *op, const redisReply *r, int closing) {
+  char msg[1024];
+  int status = closing ? WSC_ECLOSED : WSC_ELAYER;
+  if (r)
+    snprintf(msg, sizeof msg, "%s: Redis at %s answered: %.200s", op->what,
+             op->b->url.masked, r->str ? r->str : "an error");
+  else
+    snprintf(msg, sizeof msg, "%s: lost the connection to Redis at %s before "
+             "it answered", op->what, op->b->url.masked);
+  if (op->done) op->done(op->arg, status, msg);
+  wsc__free(op);
+}

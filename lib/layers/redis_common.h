@@ -1,0 +1,72 @@
+/* What the two Redis drivers share: their config keys, the URL and the
+ * create-time probe, this process's id, and the table of local channels
+ * ("specific.<process>!<n>", as channels_redis names them) that turns target
+ * names carried in messages into receivers. */
+#ifndef WSC_LIB_REDIS_COMMON_H
+#define WSC_LIB_REDIS_COMMON_H
+
+#include <cjson/cJSON.h>
+
+#include "../strmap.h"
+#include "redis_conn.h"
+#include "redis_url.h"
+#include "wschannels/layer.h"
+
+typedef struct wsc__redis_base {
+  const wsc_layer_host *host;
+  const char *driver;
+  wsc__redis_url url;
+  char ip[64];
+  int version; /* major*100+minor */
+  char prefix[64];
+  char proc[48]; /* "specific.<24 hex>": this process's part of names */
+  unsigned long next_id;
+  wsc__strmap locals; /* local channel name -> receiver */
+  void **scratch;
+  size_t scratch_cap;
+} wsc__redis_base;
+
+/* Validates the alias's object (driver, url, prefix, and `extra` keys),
+ * parses the URL and probes Redis (see wsc__redis_probe). Errors name the
+ * key and the masked URL. */
+int wsc__redis_base_init(wsc__redis_base *b, const char *driver,
+                         const wsc_layer_host *host, const cJSON *cfg,
+                         const char *const *extra, char *err, size_t errlen);
+void wsc__redis_base_clear(wsc__redis_base *b);
+
+void wsc__redis_logf(wsc__redis_base *b, wsc_log_level lvl, const char *fmt,
+                     ...) __attribute__((format(printf, 3, 4)));
+/* Words for the caller about the error the current op returns. */
+int wsc__redis_fail(wsc__redis_base *b, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A new local channel for `receiver`. */
+int wsc__redis_base_new_channel(wsc__redis_base *b, void *receiver,
+                                char *name, size_t namelen);
+void wsc__redis_base_release(wsc__redis_base *b, const char *name);
+/* Is `channel` one of this process's names? */
+int wsc__redis_is_local(const wsc__redis_base *b, const char *channel);
+
+/* Delivers `msg` to the local receivers among `targets` (names separated by
+ * ','); unknown names (closed connections) are skipped. */
+void wsc__redis_deliver(wsc__redis_base *b, const char *targets, size_t tlen,
+                        const char *msg, size_t len);
+/* Delivers to `recv` (copied first: handlers may change the source). */
+void wsc__redis_deliver_all(wsc__redis_base *b, void *const *recv, size_t n,
+                            const char *msg, size_t len);
+
+/* A pending op's completion, carried as hiredis privdata. */
+typedef struct wsc__redis_op {
+  wsc__redis_base *b;
+  wsc_layer_done_fn done;
+  void *arg;
+  char what[WSC_NAME_MAX + 32]; /* "channel 'x'" / "group 'g'" */
+} wsc__redis_op;
+
+wsc__redis_op *wsc__redis_op_new(wsc__redis_base *b, wsc_layer_done_fn done,
+                                 void *arg, const char *kind,
+                                 const char *name);
+/* Finishes an op for a reply that was lost (NULL) or an error reply. */
+void wsc__redis_op_fail(wsc__redis_op *op, const redisReply *r, int closing);
+
+#endif

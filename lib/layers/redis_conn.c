@@ -1,0 +1,315 @@
+#include "redis_conn.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../alloc.h"
+#include "wschannels/error.h"
+
+#define CONNECT_TIMEOUT_MS 5000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+static void logf_(wsc__redis_conn *c, wsc_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void logf_(wsc__redis_conn *c, wsc_log_level lvl, const char *fmt, ...) {
+  if (!c->host->log) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  c->host->log(c->host->host_data, lvl, buf);
+}
+
+/* ---- hiredis on a uv_poll ------------------------------------------------
+ * hiredis 0.14's adapters/libuv.h returns early when the poll reports an
+ * error, and libuv reports a refused connect as an error, so the connect
+ * callback never runs (redis/hiredis#508). On an error we hand hiredis the
+ * events it asked for, and it finds the socket error itself. */
+
+typedef struct uvev {
+  uv_poll_t poll;
+  redisAsyncContext *ac;
+  int events;
+} uvev;
+
+static void uvev_cb(uv_poll_t *h, int status, int events) {
+  uvev *e = h->data;
+  int ev = status < 0 ? e->events : events;
+  /* Either call may free the context (cleanup then clears e->ac). */
+  if (e->ac && (ev & UV_READABLE)) redisAsyncHandleRead(e->ac);
+  if (e->ac && (ev & UV_WRITABLE)) redisAsyncHandleWrite(e->ac);
+}
+
+static void uvev_update(uvev *e, int add, int del) {
+  e->events = (e->events | add) & ~del;
+  if (e->events)
+    uv_poll_start(&e->poll, e->events, uvev_cb);
+  else
+    uv_poll_stop(&e->poll);
+}
+
+static void uvev_add_read(void *p) { uvev_update(p, UV_READABLE, 0); }
+static void uvev_del_read(void *p) { uvev_update(p, 0, UV_READABLE); }
+static void uvev_add_write(void *p) { uvev_update(p, UV_WRITABLE, 0); }
+static void uvev_del_write(void *p) { uvev_update(p, 0, UV_WRITABLE); }
+static void uvev_closed(uv_handle_t *h) { wsc__free(h->data); }
+
+static void uvev_cleanup(void *p) {
+  uvev *e = p;
+  e->ac = NULL;
+  uv_close((uv_handle_t *)&e->poll, uvev_closed);
+}
+
+static int uvev_attach(redisAsyncContext *ac, uv_loop_t *loop) {
+  uvev *e = wsc__calloc(1, sizeof *e);
+  if (!e) return -1;
+  if (uv_poll_init(loop, &e->poll, ac->c.fd)) {
+    wsc__free(e);
+    return -1;
+  }
+  e->poll.data = e;
+  e->ac = ac;
+  ac->ev.data = e;
+  ac->ev.addRead = uvev_add_read;
+  ac->ev.delRead = uvev_del_read;
+  ac->ev.addWrite = uvev_add_write;
+  ac->ev.delWrite = uvev_del_write;
+  ac->ev.cleanup = uvev_cleanup;
+  return 0;
+}
+
+/* ---- the kept-up connection -------------------------------------------- */
+
+static void connect_now(wsc__redis_conn *c);
+
+static void on_retry(uv_timer_t *t) { connect_now(t->data); }
+
+static void lost(wsc__redis_conn *c, const char *why) {
+  int was_ready = c->ready;
+  c->ready = 0;
+  if (!c->down_logged) {
+    logf_(c, WSC_LOG_WARN, "%s connection to %s: %s; reconnecting", c->role,
+          c->url->masked, why);
+    c->down_logged = 1;
+  }
+  if (was_ready && c->on_down) c->on_down(c, c->ud);
+  if (c->closing) return;
+  unsigned d = c->backoff_ms ? c->backoff_ms : BACKOFF_MIN_MS;
+  c->backoff_ms = d * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d * 2;
+  uv_timer_start(&c->timer, on_retry, d, 0);
+}
+
+static void log_setup_reply(redisAsyncContext *ac, void *r, void *pd) {
+  redisReply *reply = r;
+  wsc__redis_conn *c = ac->data;
+  if (reply && reply->type == REDIS_REPLY_ERROR)
+    logf_(c, WSC_LOG_ERROR, "%s connection to %s: %s refused: %s", c->role,
+          c->url->masked, (const char *)pd, reply->str);
+}
+
+static void on_connect(const redisAsyncContext *cac, int status) {
+  redisAsyncContext *ac = (redisAsyncContext *)cac;
+  wsc__redis_conn *c = ac->data;
+  uv_timer_stop(&c->timer);
+  if (status != REDIS_OK) { /* hiredis frees the context after this */
+    c->ac = NULL;
+    lost(c, ac->c.errstr[0] ? ac->c.errstr : "connect failed");
+    return;
+  }
+  /* Pipelined ahead of everything the driver sends. */
+  if (c->url->password[0]) {
+    if (c->url->user[0])
+      redisAsyncCommand(ac, log_setup_reply, "AUTH", "AUTH %s %s", c->url->user,
+                        c->url->password);
+    else
+      redisAsyncCommand(ac, log_setup_reply, "AUTH", "AUTH %s",
+                        c->url->password);
+  }
+  if (c->url->db)
+    redisAsyncCommand(ac, log_setup_reply, "SELECT", "SELECT %d", c->url->db);
+  c->backoff_ms = 0;
+  c->ready = 1;
+  if (c->down_logged)
+    logf_(c, WSC_LOG_WARN, "%s connection to %s: connected again", c->role,
+          c->url->masked);
+  c->down_logged = 0;
+  if (c->on_ready) c->on_ready(c, c->ud);
+}
+
+static void on_disconnect(const redisAsyncContext *cac, int status) {
+  (void)status;
+  wsc__redis_conn *c = cac->data;
+  c->ac = NULL;
+  if (c->closing) return;
+  lost(c, cac->errstr && cac->errstr[0] ? cac->errstr : "connection lost");
+}
+
+static void on_connect_timeout(uv_timer_t *t) {
+  wsc__redis_conn *c = t->data;
+  redisAsyncContext *ac = c->ac;
+  if (!ac || c->ready) return;
+  c->ac = NULL;
+  redisAsyncFree(ac); /* not connected: no disconnect callback */
+  lost(c, "connect timed out");
+}
+
+static void connect_now(wsc__redis_conn *c) {
+  redisAsyncContext *ac = redisAsyncConnect(c->ip, c->url->port);
+  if (!ac) {
+    lost(c, "out of memory");
+    return;
+  }
+  if (ac->err) {
+    char why[128];
+    snprintf(why, sizeof why, "%s", ac->errstr);
+    redisAsyncFree(ac);
+    lost(c, why);
+    return;
+  }
+  ac->data = c;
+  if (uvev_attach(ac, c->loop)) {
+    redisAsyncFree(ac);
+    lost(c, "cannot watch the socket");
+    return;
+  }
+  redisAsyncSetConnectCallback(ac, on_connect);
+  redisAsyncSetDisconnectCallback(ac, on_disconnect);
+  c->ac = ac;
+  uv_timer_start(&c->timer, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
+}
+
+int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
+                          const wsc__redis_url *u, const char *ip,
+                          const char *role, const wsc_layer_host *host,
+                          wsc__redis_event_fn on_ready,
+                          wsc__redis_event_fn on_down, void *ud) {
+  memset(c, 0, sizeof *c);
+  c->loop = loop;
+  c->url = u;
+  c->ip = ip;
+  c->role = role;
+  c->host = host;
+  c->on_ready = on_ready;
+  c->on_down = on_down;
+  c->ud = ud;
+  if (uv_timer_init(loop, &c->timer)) return WSC_ENOMEM;
+  c->timer.data = c;
+  connect_now(c);
+  return 0;
+}
+
+int wsc__redis_conn_cmd(wsc__redis_conn *c, redisCallbackFn *fn, void *pd,
+                        int argc, const char **argv, const size_t *lens) {
+  if (!c->ready || !c->ac) return WSC_ELAYER;
+  if (redisAsyncCommandArgv(c->ac, fn, pd, argc, argv, lens) != REDIS_OK)
+    return WSC_ELAYER;
+  return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  wsc__redis_conn *c = h->data;
+  if (c->closed_cb) c->closed_cb(c->closed_arg);
+}
+
+void wsc__redis_conn_close(wsc__redis_conn *c, void (*closed)(void *),
+                           void *arg) {
+  c->closing = 1;
+  c->ready = 0;
+  c->closed_cb = closed;
+  c->closed_arg = arg;
+  uv_timer_stop(&c->timer);
+  if (c->ac) {
+    redisAsyncContext *ac = c->ac;
+    c->ac = NULL;
+    redisAsyncFree(ac);
+  }
+  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+/* ---- create-time probe ---------------------------------------------------- */
+
+static int resolve(const char *host, char *ip, size_t iplen) {
+  struct addrinfo hints, *res = NULL, *a;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) return -1;
+  for (int fam = 0; fam < 2; fam++) /* IPv4 first, as redis' "localhost" */
+    for (a = res; a; a = a->ai_next) {
+      if (a->ai_family != (fam ? AF_INET6 : AF_INET)) continue;
+      const void *addr =
+          a->ai_family == AF_INET
+              ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
+              : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+      if (inet_ntop(a->ai_family, addr, ip, (socklen_t)iplen)) {
+        freeaddrinfo(res);
+        return 0;
+      }
+    }
+  freeaddrinfo(res);
+  return -1;
+}
+
+static int reply_error(redisReply *r) {
+  return !r || r->type == REDIS_REPLY_ERROR;
+}
+
+int wsc__redis_probe(const wsc__redis_url *u, char *ip, size_t iplen,
+                     int *version, char *err, size_t errlen) {
+  if (resolve(u->host, ip, iplen)) {
+    snprintf(err, errlen, "%s: cannot resolve host '%s'", u->masked, u->host);
+    return WSC_ELAYER;
+  }
+  struct timeval tv = {2, 0};
+  redisContext *rc = redisConnectWithTimeout(ip, u->port, tv);
+  if (!rc || rc->err) {
+    snprintf(err, errlen, "cannot reach Redis at %s: %s", u->masked,
+             rc ? rc->errstr : "out of memory");
+    if (rc) redisFree(rc);
+    return WSC_ELAYER;
+  }
+  redisSetTimeout(rc, tv);
+  int code = 0;
+  redisReply *r = NULL;
+  if (u->password[0]) {
+    r = u->user[0] ? redisCommand(rc, "AUTH %s %s", u->user, u->password)
+                   : redisCommand(rc, "AUTH %s", u->password);
+    if (reply_error(r)) {
+      snprintf(err, errlen, "Redis at %s refused the password: %s", u->masked,
+               r ? r->str : rc->errstr);
+      code = r ? WSC_ECONFIG : WSC_ELAYER;
+    }
+    freeReplyObject(r);
+  }
+  if (!code && u->db) {
+    r = redisCommand(rc, "SELECT %d", u->db);
+    if (reply_error(r)) {
+      snprintf(err, errlen, "Redis at %s refused database %d: %s", u->masked,
+               u->db, r ? r->str : rc->errstr);
+      code = r ? WSC_ECONFIG : WSC_ELAYER;
+    }
+    freeReplyObject(r);
+  }
+  if (!code) {
+    r = redisCommand(rc, "INFO server");
+    if (reply_error(r)) {
+      snprintf(err, errlen, "Redis at %s: %s", u->masked,
+               r ? r->str : rc->errstr);
+      /* NOAUTH: a password is needed and the URL has none. */
+      code = r ? WSC_ECONFIG : WSC_ELAYER;
+    } else {
+      const char *v = strstr(r->str, "redis_version:");
+      int maj = 0, min = 0;
+      if (v) sscanf(v + 14, "%d.%d", &maj, &min);
+      *version = maj * 100 + min;
+    }
+    freeReplyObject(r);
+  }
+  redisFree(rc);
+  return code;
+}

@@ -1,0 +1,64 @@
+/* A Redis connection kept up on the loop: async connect to an address
+ * resolved once at create time (no DNS on the loop), a connect timeout on a
+ * loop timer, AUTH and SELECT, and reconnection with backoff. Also the
+ * bounded blocking probe that lets a create call fail on a wrong URL,
+ * password or database. */
+#ifndef WSC_LIB_REDIS_CONN_H
+#define WSC_LIB_REDIS_CONN_H
+
+#include <uv.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "redis_url.h"
+#include "wschannels/layer.h"
+
+typedef struct wsc__redis_conn wsc__redis_conn;
+typedef void (*wsc__redis_event_fn)(wsc__redis_conn *rc, void *ud);
+
+struct wsc__redis_conn {
+  uv_loop_t *loop;
+  const wsc__redis_url *url;
+  const char *ip;
+  const char *role; /* "publish", "subscribe", "receive": for logs */
+  const wsc_layer_host *host;
+  redisAsyncContext *ac;
+  int ready; /* connected; AUTH and SELECT sent ahead of any command */
+  int closing;
+  int down_logged;
+  uv_timer_t timer; /* connect timeout, then reconnect backoff */
+  unsigned backoff_ms;
+  wsc__redis_event_fn on_ready, on_down;
+  void *ud;
+  void (*closed_cb)(void *);
+  void *closed_arg;
+};
+
+/* Create time only (blocking, bounded): resolve `host` to a numeric address,
+ * then connect, AUTH, SELECT and PING with a 2 s timeout. `version` gets
+ * Redis' version as major*100+minor. WSC_ELAYER (unreachable) or
+ * WSC_ECONFIG (authentication or database refused), with `err` naming the
+ * masked URL. */
+int wsc__redis_probe(const wsc__redis_url *u, char *ip, size_t iplen,
+                     int *version, char *err, size_t errlen);
+
+/* Starts connecting; on_ready runs each time the connection is (re)made,
+ * on_down each time it is lost. Returns 0 or WSC_ENOMEM. */
+int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
+                          const wsc__redis_url *u, const char *ip,
+                          const char *role, const wsc_layer_host *host,
+                          wsc__redis_event_fn on_ready,
+                          wsc__redis_event_fn on_down, void *ud);
+
+/* Sends a command; `fn` gets the reply, or NULL if the connection is lost
+ * or closed first. WSC_ELAYER when not connected (fn is then not called). */
+int wsc__redis_conn_cmd(wsc__redis_conn *c, redisCallbackFn *fn, void *pd,
+                        int argc, const char **argv, const size_t *lens);
+
+/* Drops the connection (pending callbacks get NULL replies, from inside
+ * this call) and calls closed(arg) from the loop once the timer is closed. */
+void wsc__redis_conn_close(wsc__redis_conn *c, void (*closed)(void *),
+                           void *arg);
+
+#endif

@@ -1,0 +1,270 @@
+/* The Redis Pub/Sub channel layer, with Django Channels'
+ * RedisPubSubChannelLayer semantics: a group send is one PUBLISH; each
+ * process subscribes to a group only while one of its connections is in it
+ * (reference-counted SUBSCRIBE/UNSUBSCRIBE), and to one channel of its own
+ * ("<prefix>specific.<process>") for sends to its connections' channel names,
+ * whose messages carry the target name ("<target>\n<message>").
+ *
+ * Fast and lossy by design: Redis keeps nothing, so what is published while a
+ * process is cut off from Redis never reaches it. Sends made while this
+ * process is disconnected fail at once with WSC_ELAYER (no buffering: a
+ * buffer would only hide the loss). On reconnect every subscription is
+ * restored. Groups hold only this process's channels (as in Django's layer). */
+#include <stdio.h>
+#include <string.h>
+
+#include "../alloc.h"
+#include "../strmap.h"
+#include "redis_common.h"
+#include "wschannels/error.h"
+
+typedef struct ps_group {
+  void **recv;
+  char **names;
+  size_t n, cap;
+} ps_group;
+
+typedef struct ps_layer {
+  wsc__redis_base b;
+  wsc__redis_conn pub, sub;
+  char self_channel[128]; /* <prefix><proc> */
+  char group_prefix[96];  /* <prefix>__group__ */
+  wsc__strmap groups;     /* group -> ps_group (this process's members) */
+  int open_conns;
+  void (*done)(void *);
+  void *done_arg;
+} ps_layer;
+
+static void group_channel(ps_layer *l, const char *group, char *out,
+                          size_t n) {
+  snprintf(out, n, "%s%s", l->group_prefix, group);
+}
+
+/* ---- receiving ----------------------------------------------------------- */
+
+static void on_message(redisAsyncContext *ac, void *r, void *pd) {
+  (void)ac;
+  ps_layer *l = pd;
+  redisReply *reply = r;
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+      strcmp(reply->element[0]->str, "message") != 0)
+    return; /* subscribe/unsubscribe confirmations, or the connection ended */
+  const char *ch = reply->element[1]->str;
+  const char *payload = reply->element[2]->str;
+  size_t plen = reply->element[2]->len;
+  if (strcmp(ch, l->self_channel) == 0) {
+    const char *nl = memchr(payload, '\n', plen);
+    if (!nl) return;
+    wsc__redis_deliver(&l->b, payload, (size_t)(nl - payload), nl + 1,
+                       plen - (size_t)(nl - payload) - 1);
+    return;
+  }
+  size_t gl = strlen(l->group_prefix);
+  if (strncmp(ch, l->group_prefix, gl) != 0) return;
+  ps_group *g = wsc__strmap_get(&l->groups, ch + gl);
+  if (g) wsc__redis_deliver_all(&l->b, g->recv, g->n, payload, plen);
+}
+
+static int subscribe(ps_layer *l, const char *cmd, const char *channel) {
+  const char *argv[2] = {cmd, channel};
+  size_t lens[2] = {strlen(cmd), strlen(channel)};
+  return wsc__redis_conn_cmd(&l->sub, on_message, l, 2, argv, lens);
+}
+
+/* (Re)subscribes to our own channel and every group we have members in. */
+static void sub_ready(wsc__redis_conn *c, void *ud) {
+  (void)c;
+  ps_layer *l = ud;
+  subscribe(l, "SUBSCRIBE", l->self_channel);
+  WSC__STRMAP_FOREACH(&l->groups, s) {
+    char ch[256];
+    group_channel(l, s->key, ch, sizeof ch);
+    subscribe(l, "SUBSCRIBE", ch);
+  }
+}
+
+/* ---- ops ------------------------------------------------------------------ */
+
+static void conn_closed(void *arg) {
+  ps_layer *l = arg;
+  if (--l->open_conns) return;
+  void (*done)(void *) = l->done;
+  void *darg = l->done_arg;
+  wsc__redis_base_clear(&l->b);
+  wsc__free(l);
+  done(darg);
+}
+
+static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
+                     void **inst, char *err, size_t errlen) {
+  ps_layer *l = wsc__calloc(1, sizeof *l);
+  if (!l) return WSC_ENOMEM;
+  int rc = wsc__redis_base_init(&l->b, "redis_pubsub", host, cfg, NULL, err,
+                                errlen);
+  if (rc) {
+    wsc__free(l);
+    return rc;
+  }
+  snprintf(l->self_channel, sizeof l->self_channel, "%s%s", l->b.prefix,
+           l->b.proc);
+  snprintf(l->group_prefix, sizeof l->group_prefix, "%s__group__", l->b.prefix);
+  if (wsc__redis_conn_start(&l->pub, host->loop, &l->b.url, l->b.ip,
+                            "publish", host, NULL, NULL, l) ||
+      wsc__redis_conn_start(&l->sub, host->loop, &l->b.url, l->b.ip,
+                            "subscribe", host, sub_ready, NULL, l)) {
+    wsc__free(l); /* only fails on timer init, before anything is live */
+    return WSC_ENOMEM;
+  }
+  l->open_conns = 2;
+  *inst = l;
+  return 0;
+}
+
+static int ps_new_channel(void *inst, void *receiver, char *name,
+                          size_t namelen) {
+  ps_layer *l = inst;
+  return wsc__redis_base_new_channel(&l->b, receiver, name, namelen);
+}
+
+static void ps_release_channel(void *inst, const char *name) {
+  ps_layer *l = inst;
+  wsc__redis_base_release(&l->b, name);
+}
+
+static void publish_reply(redisAsyncContext *ac, void *r, void *pd) {
+  wsc__redis_op *op = pd;
+  redisReply *reply = r;
+  if (reply && reply->type != REDIS_REPLY_ERROR) {
+    if (op->done) op->done(op->arg, 0, NULL);
+    wsc__free(op);
+    return;
+  }
+  wsc__redis_conn *c = ac->data;
+  wsc__redis_op_fail(op, reply, c->closing);
+}
+
+static int publish(ps_layer *l, const char *redis_channel, const char *head,
+                   size_t hl, const char *msg, size_t len,
+                   wsc_layer_done_fn done, void *arg, const char *kind,
+                   const char *name) {
+  if (!l->pub.ready)
+    return wsc__redis_fail(&l->b, WSC_ELAYER,
+                           "%s '%s': Redis at %s is unreachable (reconnecting)",
+                           kind, name, l->b.url.masked);
+  char *payload = wsc__malloc(hl + len);
+  wsc__redis_op *op = wsc__redis_op_new(&l->b, done, arg, kind, name);
+  if (!payload || !op) {
+    wsc__free(payload);
+    wsc__free(op);
+    return WSC_ENOMEM;
+  }
+  memcpy(payload, head, hl);
+  memcpy(payload + hl, msg, len);
+  const char *argv[3] = {"PUBLISH", redis_channel, payload};
+  size_t lens[3] = {7, strlen(redis_channel), hl + len};
+  int rc = wsc__redis_conn_cmd(&l->pub, publish_reply, op, 3, argv, lens);
+  wsc__free(payload); /* hiredis formatted its own copy */
+  if (rc) {
+    wsc__free(op);
+    return wsc__redis_fail(&l->b, rc, "%s '%s': Redis at %s is unreachable",
+                           kind, name, l->b.url.masked);
+  }
+  return 0;
+}
+
+static int ps_send(void *inst, const char *channel, const char *msg,
+                   size_t len, wsc_layer_done_fn done, void *arg) {
+  ps_layer *l = inst;
+  /* "a.b!c" goes to the process channel "<prefix>a.b" with its target. */
+  char rch[256], head[WSC_NAME_MAX + 2];
+  const char *bang = strchr(channel, '!');
+  size_t base = bang ? (size_t)(bang - channel) : strlen(channel);
+  snprintf(rch, sizeof rch, "%s%.*s", l->b.prefix, (int)base, channel);
+  int hl = snprintf(head, sizeof head, "%s\n", channel);
+  return publish(l, rch, head, (size_t)hl, msg, len, done, arg, "channel",
+                 channel);
+}
+
+static int ps_group_send(void *inst, const char *group, const char *msg,
+                         size_t len, wsc_layer_done_fn done, void *arg) {
+  ps_layer *l = inst;
+  char rch[256];
+  group_channel(l, group, rch, sizeof rch);
+  return publish(l, rch, "", 0, msg, len, done, arg, "group", group);
+}
+
+static int ps_group_add(void *inst, const char *group, const char *channel) {
+  ps_layer *l = inst;
+  void *recv = wsc__strmap_get(&l->b.locals, channel);
+  if (!recv)
+    return wsc__redis_fail(&l->b, WSC_EINVAL,
+                           "group '%s': only this process's channels can join "
+                           "groups on a Pub/Sub layer ('%s' is not one)",
+                           group, channel);
+  ps_group *g = wsc__strmap_get(&l->groups, group);
+  if (!g) {
+    if (!(g = wsc__calloc(1, sizeof *g))) return WSC_ENOMEM;
+    if (wsc__strmap_put(&l->groups, group, g)) {
+      wsc__free(g);
+      return WSC_ENOMEM;
+    }
+    char rch[256];
+    group_channel(l, group, rch, sizeof rch);
+    subscribe(l, "SUBSCRIBE", rch); /* if down, sub_ready subscribes later */
+  }
+  for (size_t i = 0; i < g->n; i++)
+    if (g->recv[i] == recv) return 0;
+  size_t cap = g->cap;
+  if (wsc__grow((void **)&g->recv, &cap, g->n + 1, sizeof *g->recv) ||
+      wsc__grow((void **)&g->names, &g->cap, g->n + 1, sizeof *g->names))
+    return WSC_ENOMEM;
+  if (!(g->names[g->n] = wsc__strdup(channel))) return WSC_ENOMEM;
+  g->recv[g->n++] = recv;
+  return 0;
+}
+
+static void free_group(void *p) {
+  ps_group *g = p;
+  for (size_t i = 0; i < g->n; i++) wsc__free(g->names[i]);
+  wsc__free(g->names);
+  wsc__free(g->recv);
+  wsc__free(g);
+}
+
+static int ps_group_discard(void *inst, const char *group,
+                            const char *channel) {
+  ps_layer *l = inst;
+  ps_group *g = wsc__strmap_get(&l->groups, group);
+  if (!g) return 0;
+  for (size_t i = 0; i < g->n; i++) {
+    if (strcmp(g->names[i], channel) != 0) continue;
+    wsc__free(g->names[i]);
+    memmove(&g->names[i], &g->names[i + 1], (g->n - i - 1) * sizeof *g->names);
+    memmove(&g->recv[i], &g->recv[i + 1], (g->n - i - 1) * sizeof *g->recv);
+    g->n--;
+    break;
+  }
+  if (g->n == 0) {
+    char rch[256];
+    group_channel(l, group, rch, sizeof rch);
+    subscribe(l, "UNSUBSCRIBE", rch);
+    free_group(wsc__strmap_remove(&l->groups, group));
+  }
+  return 0;
+}
+
+static void ps_close(void *inst, void (*done)(void *), void *arg) {
+  ps_layer *l = inst;
+  l->done = done;
+  l->done_arg = arg;
+  wsc__strmap_clear(&l->groups, free_group);
+  wsc__redis_conn_close(&l->pub, conn_closed, l);
+  wsc__redis_conn_close(&l->sub, conn_closed, l);
+}
+
+const wsc_layer_ops wsc__redis_pubsub_layer_ops = {
+    sizeof(wsc_layer_ops), WSC_LAYER_ABI_V1, "redis_pubsub",
+    ps_create,             ps_new_channel,   ps_release_channel,
+    ps_send,               ps_group_add,     ps_group_discard,
+    ps_group_send,         ps_close,
+};

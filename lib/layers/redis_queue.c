@@ -1,0 +1,424 @@
+/* The Redis queue channel layer, with channels_redis' RedisChannelLayer
+ * semantics, on Redis Streams:
+ *
+ * - A channel is a stream at "<prefix><name>". This process's connection
+ *   channels ("specific.<process>!<n>") share one stream,
+ *   "<prefix>specific.<process>!", and each entry names its targets, so a
+ *   group send writes once per process, not once per member.
+ * - send: one Lua script drops entries older than `expiry`, refuses with
+ *   "channel full" at capacity, else XADD and refresh the key's expiry.
+ *   A named channel's capacity is `capacity` (100). A process's stream is
+ *   shared by all its connections and drained while the process lives, so
+ *   `capacity` there would refuse bursts to live clients; it is bounded by
+ *   `expiry` and by `process_capacity` (100000) against dead processes.
+ * - Groups are sorted sets "<prefix>:group:<group>" of channel names scored
+ *   by join time; members older than `group_expiry` are dropped. group_send
+ *   is one Lua script, so every member's process gets it atomically.
+ * - Receiving: one XREAD BLOCK on a connection of its own, from the last
+ *   entry id read. Entries are deleted only after delivery, so whatever Redis
+ *   accepted is delivered once this process can read again, even after a
+ *   reconnect (a BZPOPMIN-style pop would lose the entry whose reply died
+ *   with the connection). Expired entries are dropped on receipt.
+ * - This process's live memberships are re-added every group_expiry/3, so a
+ *   connected client is never silently dropped from its groups (the
+ *   channels_redis complaint); a dead process's memberships still expire.
+ * - Sends made while Redis is unreachable fail at once with WSC_ELAYER. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../alloc.h"
+#include "../config.h"
+#include "../strmap.h"
+#include "redis_common.h"
+#include "wschannels/error.h"
+
+#define READ_BLOCK_MS "5000"
+#define READ_COUNT "512"
+
+/* KEYS[1] stream; ARGV target, message, capacity, expiry ms. */
+static const char SEND_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+    "redis.call('XTRIM', KEYS[1], 'MINID', now - tonumber(ARGV[4]))\n"
+    "if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end\n"
+    "redis.call('XADD', KEYS[1], '*', 't', ARGV[1], 'm', ARGV[2])\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+    "return 1\n";
+
+/* KEYS[1] group set; ARGV message, capacity, expiry ms, group expiry ms,
+ * prefix, process capacity. Returns how many streams were full. */
+static const char GROUP_SEND_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, now - tonumber(ARGV[4]))\n"
+    "local keys, targets = {}, {}\n"
+    "for _, ch in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
+    "  local bang = string.find(ch, '!', 1, true)\n"
+    "  local key = ARGV[5] .. (bang and string.sub(ch, 1, bang) or ch)\n"
+    "  if not targets[key] then targets[key] = {}; table.insert(keys, key) end\n"
+    "  table.insert(targets[key], ch)\n"
+    "end\n"
+    "local full = 0\n"
+    "for _, key in ipairs(keys) do\n"
+    "  redis.call('XTRIM', key, 'MINID', now - tonumber(ARGV[3]))\n"
+    "  local cap = string.sub(key, -1) == '!' and ARGV[6] or ARGV[2]\n"
+    "  if redis.call('XLEN', key) < tonumber(cap) then\n"
+    "    redis.call('XADD', key, '*', 't', table.concat(targets[key], ','),\n"
+    "               'm', ARGV[1])\n"
+    "    redis.call('PEXPIRE', key, ARGV[3])\n"
+    "  else full = full + 1 end\n"
+    "end\n"
+    "return full\n";
+
+/* KEYS[1] group set; ARGV channel, group expiry ms. */
+static const char GROUP_ADD_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "redis.call('ZADD', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000), "
+    "ARGV[1])\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "return 1\n";
+
+typedef struct q_layer {
+  wsc__redis_base b;
+  wsc__redis_conn cmd, rx;
+  char stream[128]; /* <prefix><proc>! */
+  char last_id[48];
+  int reading;
+  unsigned long expiry_ms, group_expiry_ms;
+  char capacity_s[24], process_capacity_s[24], expiry_s[24], group_expiry_s[24];
+  wsc__strmap members; /* "group\nchannel" -> NULL: live local memberships */
+  uv_timer_t refresh;
+  int open_handles;
+  void (*done)(void *);
+  void *done_arg;
+} q_layer;
+
+static void group_key(q_layer *l, const char *group, char *out, size_t n) {
+  snprintf(out, n, "%s:group:%s", l->b.prefix, group);
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static void read_more(q_layer *l);
+
+static uint64_t wall_ms(void) {
+  uv_timeval64_t tv;
+  uv_gettimeofday(&tv);
+  return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static const redisReply *field(const redisReply *fields, const char *name) {
+  for (size_t i = 0; i + 1 < fields->elements; i += 2)
+    if (strcmp(fields->element[i]->str, name) == 0) return fields->element[i + 1];
+  return NULL;
+}
+
+static void on_entries(redisAsyncContext *ac, void *r, void *pd) {
+  (void)ac;
+  q_layer *l = pd;
+  redisReply *reply = r;
+  l->reading = 0;
+  if (!reply) return; /* connection gone: rx_ready reads again */
+  if (reply->type == REDIS_REPLY_ERROR) {
+    wsc__redis_logf(&l->b, WSC_LOG_ERROR, "reading %s from %s: %s", l->stream,
+                    l->b.url.masked, reply->str);
+  } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
+    const redisReply *entries = reply->element[0]->element[1];
+    uint64_t now = wall_ms();
+    size_t expired = 0, n = entries->elements;
+    const char **argv = wsc__calloc(n + 2, sizeof *argv);
+    size_t *lens = wsc__calloc(n + 2, sizeof *lens);
+    for (size_t i = 0; i < n; i++) {
+      const redisReply *e = entries->element[i];
+      const char *id = e->element[0]->str;
+      const redisReply *t = field(e->element[1], "t"), *m = field(e->element[1], "m");
+      if (argv) {
+        argv[i + 2] = id;
+        lens[i + 2] = e->element[0]->len;
+      }
+      snprintf(l->last_id, sizeof l->last_id, "%s", id);
+      if (strtoull(id, NULL, 10) + l->expiry_ms < now) {
+        expired++;
+        continue;
+      }
+      if (t && m) wsc__redis_deliver(&l->b, t->str, t->len, m->str, m->len);
+    }
+    if (expired)
+      wsc__redis_logf(&l->b, WSC_LOG_WARN,
+                      "dropped %zu message(s) older than the expiry (%lu s) "
+                      "on receipt", expired, l->expiry_ms / 1000);
+    if (argv && lens && n) { /* delivered: remove them from Redis */
+      argv[0] = "XDEL";
+      lens[0] = 4;
+      argv[1] = l->stream;
+      lens[1] = strlen(l->stream);
+      wsc__redis_conn_cmd(&l->rx, NULL, NULL, (int)n + 2, argv, lens);
+    }
+    wsc__free(argv);
+    wsc__free(lens);
+  }
+  read_more(l);
+}
+
+static void read_more(q_layer *l) {
+  if (l->reading || !l->rx.ready) return;
+  const char *argv[] = {"XREAD", "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS,
+                        "STREAMS", l->stream, l->last_id};
+  size_t lens[8];
+  for (int i = 0; i < 8; i++) lens[i] = strlen(argv[i]);
+  if (wsc__redis_conn_cmd(&l->rx, on_entries, l, 8, argv, lens) == 0)
+    l->reading = 1;
+}
+
+static void rx_ready(wsc__redis_conn *c, void *ud) {
+  (void)c;
+  q_layer *l = ud;
+  l->reading = 0; /* the old read died with the old connection */
+  read_more(l);
+}
+
+/* ---- memberships ------------------------------------------------------------ */
+
+static void add_membership(q_layer *l, const char *group, const char *channel) {
+  char gk[256];
+  group_key(l, group, gk, sizeof gk);
+  const char *argv[] = {"EVAL", GROUP_ADD_LUA, "1", gk, channel,
+                        l->group_expiry_s};
+  size_t lens[6];
+  for (int i = 0; i < 6; i++) lens[i] = strlen(argv[i]);
+  wsc__redis_conn_cmd(&l->cmd, NULL, NULL, 6, argv, lens);
+}
+
+static void refresh_all(q_layer *l) {
+  WSC__STRMAP_FOREACH(&l->members, s) {
+    char group[WSC_NAME_MAX + 1];
+    const char *nl = strchr(s->key, '\n');
+    snprintf(group, sizeof group, "%.*s", (int)(nl - s->key), s->key);
+    add_membership(l, group, nl + 1);
+  }
+}
+
+static void on_refresh(uv_timer_t *t) { refresh_all(t->data); }
+
+/* After a reconnect, re-add what may have expired meanwhile. */
+static void cmd_ready(wsc__redis_conn *c, void *ud) {
+  (void)c;
+  refresh_all(ud);
+}
+
+/* ---- ops -------------------------------------------------------------------- */
+
+static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
+                    char *err, size_t errlen) {
+  static const char *const extra[] = {"capacity", "process_capacity",
+                                      "expiry", "group_expiry", NULL};
+  q_layer *l = wsc__calloc(1, sizeof *l);
+  if (!l) return WSC_ENOMEM;
+  char where[128];
+  snprintf(where, sizeof where, "layers.%s", host->alias);
+  unsigned long cap, pcap, exp, gexp;
+  int rc = wsc__redis_base_init(&l->b, "redis", host, cfg, extra, err, errlen);
+  if (!rc)
+    rc = wsc__cfg_get_uint(cfg, "capacity", 1, 10000000, 100, &cap, where,
+                           err, errlen);
+  if (!rc)
+    rc = wsc__cfg_get_uint(cfg, "process_capacity", 1, 100000000, 100000,
+                           &pcap, where, err, errlen);
+  if (!rc)
+    rc = wsc__cfg_get_uint(cfg, "expiry", 1, 86400 * 365, 60, &exp, where,
+                           err, errlen);
+  if (!rc)
+    rc = wsc__cfg_get_uint(cfg, "group_expiry", 1, 86400 * 365, 86400, &gexp,
+                           where, err, errlen);
+  if (!rc && l->b.version < 602) {
+    snprintf(err, errlen, "config: %s.url: Redis at %s is older than 6.2 "
+             "(streams with XTRIM MINID are needed)", where, l->b.url.masked);
+    rc = WSC_ECONFIG;
+  }
+  if (rc) {
+    wsc__free(l);
+    return rc;
+  }
+  l->expiry_ms = exp * 1000;
+  l->group_expiry_ms = gexp * 1000;
+  snprintf(l->capacity_s, sizeof l->capacity_s, "%lu", cap);
+  snprintf(l->process_capacity_s, sizeof l->process_capacity_s, "%lu", pcap);
+  snprintf(l->expiry_s, sizeof l->expiry_s, "%lu", l->expiry_ms);
+  snprintf(l->group_expiry_s, sizeof l->group_expiry_s, "%lu",
+           l->group_expiry_ms);
+  snprintf(l->stream, sizeof l->stream, "%s%s!", l->b.prefix, l->b.proc);
+  snprintf(l->last_id, sizeof l->last_id, "0-0");
+  uv_timer_init(host->loop, &l->refresh);
+  l->refresh.data = l;
+  uint64_t every = l->group_expiry_ms / 3 ? l->group_expiry_ms / 3 : 1;
+  uv_timer_start(&l->refresh, on_refresh, every, every);
+  wsc__redis_conn_start(&l->cmd, host->loop, &l->b.url, l->b.ip, "command",
+                        host, cmd_ready, NULL, l);
+  wsc__redis_conn_start(&l->rx, host->loop, &l->b.url, l->b.ip, "receive",
+                        host, rx_ready, NULL, l);
+  l->open_handles = 3;
+  *inst = l;
+  return 0;
+}
+
+static int q_new_channel(void *inst, void *receiver, char *name,
+                         size_t namelen) {
+  q_layer *l = inst;
+  return wsc__redis_base_new_channel(&l->b, receiver, name, namelen);
+}
+
+static void q_release_channel(void *inst, const char *name) {
+  q_layer *l = inst;
+  wsc__redis_base_release(&l->b, name);
+}
+
+static void send_reply(redisAsyncContext *ac, void *r, void *pd) {
+  wsc__redis_op *op = pd;
+  redisReply *reply = r;
+  wsc__redis_conn *c = ac->data;
+  if (!reply || reply->type == REDIS_REPLY_ERROR) {
+    wsc__redis_op_fail(op, reply, c->closing);
+    return;
+  }
+  if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+    char msg[WSC_ERRBUF_SIZE];
+    snprintf(msg, sizeof msg, "%s is full", op->what);
+    if (op->done) op->done(op->arg, WSC_EFULL, msg);
+  } else if (op->done) {
+    op->done(op->arg, 0, NULL);
+  }
+  wsc__free(op);
+}
+
+static void group_send_reply(redisAsyncContext *ac, void *r, void *pd) {
+  wsc__redis_op *op = pd;
+  redisReply *reply = r;
+  if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+    wsc__redis_logf(op->b, WSC_LOG_WARN,
+                    "%s: %lld member process queue(s) full; the message was "
+                    "not queued for them", op->what, reply->integer);
+  if (reply && reply->type == REDIS_REPLY_INTEGER) {
+    if (op->done) op->done(op->arg, 0, NULL);
+    wsc__free(op);
+    return;
+  }
+  send_reply(ac, r, pd);
+}
+
+static int eval(q_layer *l, redisCallbackFn *fn, const char *script,
+                const char *key, const char *const *args, int nargs,
+                const size_t *arglens, wsc_layer_done_fn done, void *arg,
+                const char *kind, const char *name) {
+  if (!l->cmd.ready)
+    return wsc__redis_fail(&l->b, WSC_ELAYER,
+                           "%s '%s': Redis at %s is unreachable (reconnecting)",
+                           kind, name, l->b.url.masked);
+  wsc__redis_op *op = wsc__redis_op_new(&l->b, done, arg, kind, name);
+  if (!op) return WSC_ENOMEM;
+  const char *argv[10] = {"EVAL", script, "1", key};
+  size_t lens[10] = {4, strlen(script), 1, strlen(key)};
+  for (int i = 0; i < nargs; i++) {
+    argv[4 + i] = args[i];
+    lens[4 + i] = arglens ? arglens[i] : strlen(args[i]);
+  }
+  int rc = wsc__redis_conn_cmd(&l->cmd, fn, op, 4 + nargs, argv, lens);
+  if (rc) {
+    wsc__free(op);
+    return wsc__redis_fail(&l->b, rc, "%s '%s': Redis at %s is unreachable",
+                           kind, name, l->b.url.masked);
+  }
+  return 0;
+}
+
+static int q_send(void *inst, const char *channel, const char *msg, size_t len,
+                  wsc_layer_done_fn done, void *arg) {
+  q_layer *l = inst;
+  char key[256];
+  const char *bang = strchr(channel, '!');
+  size_t base = bang ? (size_t)(bang - channel) + 1 : strlen(channel);
+  snprintf(key, sizeof key, "%s%.*s", l->b.prefix, (int)base, channel);
+  const char *cap = bang ? l->process_capacity_s : l->capacity_s;
+  const char *args[] = {channel, msg, cap, l->expiry_s};
+  size_t lens[] = {strlen(channel), len, strlen(cap), strlen(l->expiry_s)};
+  return eval(l, send_reply, SEND_LUA, key, args, 4, lens, done, arg,
+              "channel", channel);
+}
+
+static int q_group_send(void *inst, const char *group, const char *msg,
+                        size_t len, wsc_layer_done_fn done, void *arg) {
+  q_layer *l = inst;
+  char gk[256];
+  group_key(l, group, gk, sizeof gk);
+  const char *args[] = {msg, l->capacity_s, l->expiry_s, l->group_expiry_s,
+                        l->b.prefix, l->process_capacity_s};
+  size_t lens[] = {len, strlen(l->capacity_s), strlen(l->expiry_s),
+                   strlen(l->group_expiry_s), strlen(l->b.prefix),
+                   strlen(l->process_capacity_s)};
+  return eval(l, group_send_reply, GROUP_SEND_LUA, gk, args, 6, lens, done,
+              arg, "group", group);
+}
+
+static void member_key(const char *group, const char *channel, char *out,
+                       size_t n) {
+  snprintf(out, n, "%s\n%s", group, channel);
+}
+
+static int q_group_add(void *inst, const char *group, const char *channel) {
+  q_layer *l = inst;
+  if (!l->cmd.ready)
+    return wsc__redis_fail(&l->b, WSC_ELAYER,
+                           "group '%s': Redis at %s is unreachable "
+                           "(reconnecting)", group, l->b.url.masked);
+  add_membership(l, group, channel);
+  if (wsc__redis_is_local(&l->b, channel)) {
+    char mk[2 * WSC_NAME_MAX + 2];
+    member_key(group, channel, mk, sizeof mk);
+    int rc = wsc__strmap_put(&l->members, mk, NULL);
+    if (rc && rc != WSC_EEXIST) return rc;
+  }
+  return 0;
+}
+
+static int q_group_discard(void *inst, const char *group,
+                           const char *channel) {
+  q_layer *l = inst;
+  char mk[2 * WSC_NAME_MAX + 2], gk[256];
+  member_key(group, channel, mk, sizeof mk);
+  wsc__strmap_remove(&l->members, mk);
+  group_key(l, group, gk, sizeof gk);
+  const char *argv[] = {"ZREM", gk, channel};
+  size_t lens[] = {4, strlen(gk), strlen(channel)};
+  /* If Redis is down the membership expires by group_expiry instead. */
+  wsc__redis_conn_cmd(&l->cmd, NULL, NULL, 3, argv, lens);
+  return 0;
+}
+
+static void handle_closed(void *arg) {
+  q_layer *l = arg;
+  if (--l->open_handles) return;
+  void (*done)(void *) = l->done;
+  void *darg = l->done_arg;
+  wsc__strmap_clear(&l->members, NULL);
+  wsc__redis_base_clear(&l->b);
+  wsc__free(l);
+  done(darg);
+}
+
+static void refresh_closed(uv_handle_t *h) { handle_closed(h->data); }
+
+static void q_close(void *inst, void (*done)(void *), void *arg) {
+  q_layer *l = inst;
+  l->done = done;
+  l->done_arg = arg;
+  uv_close((uv_handle_t *)&l->refresh, refresh_closed);
+  wsc__redis_conn_close(&l->cmd, handle_closed, l);
+  wsc__redis_conn_close(&l->rx, handle_closed, l);
+}
+
+const wsc_layer_ops wsc__redis_queue_layer_ops = {
+    sizeof(wsc_layer_ops), WSC_LAYER_ABI_V1, "redis",
+    q_create,              q_new_channel,    q_release_channel,
+    q_send,                q_group_add,      q_group_discard,
+    q_group_send,          q_close,
+};
