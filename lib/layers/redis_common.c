@@ -157,3 +157,66 @@ void wsc__redis_op_fail(wsc__redis_op *op, const redisReply *r, int closing) {
   if (op->done) op->done(op->arg, status, msg);
   wsc__free(op);
 }
+
+int wsc__lgroups_add(wsc__strmap *groups, const char *group,
+                     const char *name, void *recv, int *first) {
+  *first = 0;
+  wsc__local_group *g = wsc__strmap_get(groups, group);
+  if (!g) {
+    if (!(g = wsc__calloc(1, sizeof *g))) return WSC_ENOMEM;
+    if (wsc__strmap_put(groups, group, g)) {
+      wsc__free(g);
+      return WSC_ENOMEM;
+    }
+    *first = 1;
+  }
+  for (size_t i = 0; i < g->n; i++)
+    if (g->recv[i] == recv) return 0;
+  size_t cap = g->cap;
+  if (wsc__grow((void **)&g->recv, &cap, g->n + 1, sizeof *g->recv) ||
+      wsc__grow((void **)&g->names, &g->cap, g->n + 1, sizeof *g->names) ||
+      !(g->names[g->n] = wsc__strdup(name))) {
+    if (*first) wsc__free(wsc__strmap_remove(groups, group));
+    *first = 0;
+    return WSC_ENOMEM;
+  }
+  g->recv[g->n++] = recv;
+  return 0;
+}
+
+static void free_local_group(void *p) {
+  wsc__local_group *g = p;
+  for (size_t i = 0; i < g->n; i++) wsc__free(g->names[i]);
+  wsc__free(g->names);
+  wsc__free(g->recv);
+  wsc__free(g);
+}
+
+void wsc__lgroups_discard(wsc__strmap *groups, const char *group,
+                          const char *name, int *last) {
+  *last = 0;
+  wsc__local_group *g = wsc__strmap_get(groups, group);
+  if (!g) return;
+  for (size_t i = 0; i < g->n; i++) {
+    if (strcmp(g->names[i], name) != 0) continue;
+    wsc__free(g->names[i]);
+    memmove(&g->names[i], &g->names[i + 1], (g->n - i - 1) * sizeof *g->names);
+    memmove(&g->recv[i], &g->recv[i + 1], (g->n - i - 1) * sizeof *g->recv);
+    g->n--;
+    break;
+  }
+  if (g->n == 0) {
+    free_local_group(wsc__strmap_remove(groups, group));
+    *last = 1;
+  }
+}
+
+void wsc__lgroups_deliver(wsc__redis_base *b, wsc__strmap *groups,
+                          const char *group, const char *msg, size_t len) {
+  wsc__local_group *g = wsc__strmap_get(groups, group);
+  if (g) wsc__redis_deliver_all(b, g->recv, g->n, msg, len);
+}
+
+void wsc__lgroups_clear(wsc__strmap *groups) {
+  wsc__strmap_clear(groups, free_local_group);
+}

@@ -55,6 +55,24 @@ void wsc__redis_deliver(wsc__redis_base *b, const char *targets, size_t tlen,
 void wsc__redis_deliver_all(wsc__redis_base *b, void *const *recv, size_t n,
                             const char *msg, size_t len);
 
+/* This process's members of each group (group -> wsc__local_group), so a
+ * message for a group fans out here without naming its members. */
+typedef struct wsc__local_group {
+  void **recv;
+  char **names;
+  size_t n, cap;
+} wsc__local_group;
+
+/* Adds a local member; *first is set when the group just got its first. */
+int wsc__lgroups_add(wsc__strmap *groups, const char *group,
+                     const char *name, void *recv, int *first);
+/* Removes a member; *last is set when the group just lost its last. */
+void wsc__lgroups_discard(wsc__strmap *groups, const char *group,
+                          const char *name, int *last);
+void wsc__lgroups_deliver(wsc__redis_base *b, wsc__strmap *groups,
+                          const char *group, const char *msg, size_t len);
+void wsc__lgroups_clear(wsc__strmap *groups);
+
 /* A pending op's completion, carried as hiredis privdata. */
 typedef struct wsc__redis_op {
   wsc__redis_base *b;

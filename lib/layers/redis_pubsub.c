@@ -18,18 +18,12 @@
 #include "redis_common.h"
 #include "wschannels/error.h"
 
-typedef struct ps_group {
-  void **recv;
-  char **names;
-  size_t n, cap;
-} ps_group;
-
 typedef struct ps_layer {
   wsc__redis_base b;
   wsc__redis_conn pub, sub;
   char self_channel[128]; /* <prefix><proc> */
   char group_prefix[96];  /* <prefix>__group__ */
-  wsc__strmap groups;     /* group -> ps_group (this process's members) */
+  wsc__strmap groups;     /* group -> wsc__local_group */
   int open_conns;
   void (*done)(void *);
   void *done_arg;
@@ -61,8 +55,7 @@ static void on_message(redisAsyncContext *ac, void *r, void *pd) {
   }
   size_t gl = strlen(l->group_prefix);
   if (strncmp(ch, l->group_prefix, gl) != 0) return;
-  ps_group *g = wsc__strmap_get(&l->groups, ch + gl);
-  if (g) wsc__redis_deliver_all(&l->b, g->recv, g->n, payload, plen);
+  wsc__lgroups_deliver(&l->b, &l->groups, ch + gl, payload, plen);
 }
 
 static int subscribe(ps_layer *l, const char *cmd, const char *channel) {
@@ -201,54 +194,25 @@ static int ps_group_add(void *inst, const char *group, const char *channel) {
                            "group '%s': only this process's channels can join "
                            "groups on a Pub/Sub layer ('%s' is not one)",
                            group, channel);
-  ps_group *g = wsc__strmap_get(&l->groups, group);
-  if (!g) {
-    if (!(g = wsc__calloc(1, sizeof *g))) return WSC_ENOMEM;
-    if (wsc__strmap_put(&l->groups, group, g)) {
-      wsc__free(g);
-      return WSC_ENOMEM;
-    }
+  int first;
+  int rc = wsc__lgroups_add(&l->groups, group, channel, recv, &first);
+  if (!rc && first) { /* if down, sub_ready subscribes later */
     char rch[256];
     group_channel(l, group, rch, sizeof rch);
-    subscribe(l, "SUBSCRIBE", rch); /* if down, sub_ready subscribes later */
+    subscribe(l, "SUBSCRIBE", rch);
   }
-  for (size_t i = 0; i < g->n; i++)
-    if (g->recv[i] == recv) return 0;
-  size_t cap = g->cap;
-  if (wsc__grow((void **)&g->recv, &cap, g->n + 1, sizeof *g->recv) ||
-      wsc__grow((void **)&g->names, &g->cap, g->n + 1, sizeof *g->names))
-    return WSC_ENOMEM;
-  if (!(g->names[g->n] = wsc__strdup(channel))) return WSC_ENOMEM;
-  g->recv[g->n++] = recv;
-  return 0;
-}
-
-static void free_group(void *p) {
-  ps_group *g = p;
-  for (size_t i = 0; i < g->n; i++) wsc__free(g->names[i]);
-  wsc__free(g->names);
-  wsc__free(g->recv);
-  wsc__free(g);
+  return rc;
 }
 
 static int ps_group_discard(void *inst, const char *group,
                             const char *channel) {
   ps_layer *l = inst;
-  ps_group *g = wsc__strmap_get(&l->groups, group);
-  if (!g) return 0;
-  for (size_t i = 0; i < g->n; i++) {
-    if (strcmp(g->names[i], channel) != 0) continue;
-    wsc__free(g->names[i]);
-    memmove(&g->names[i], &g->names[i + 1], (g->n - i - 1) * sizeof *g->names);
-    memmove(&g->recv[i], &g->recv[i + 1], (g->n - i - 1) * sizeof *g->recv);
-    g->n--;
-    break;
-  }
-  if (g->n == 0) {
+  int last;
+  wsc__lgroups_discard(&l->groups, group, channel, &last);
+  if (last) {
     char rch[256];
     group_channel(l, group, rch, sizeof rch);
     subscribe(l, "UNSUBSCRIBE", rch);
-    free_group(wsc__strmap_remove(&l->groups, group));
   }
   return 0;
 }
@@ -257,7 +221,7 @@ static void ps_close(void *inst, void (*done)(void *), void *arg) {
   ps_layer *l = inst;
   l->done = done;
   l->done_arg = arg;
-  wsc__strmap_clear(&l->groups, free_group);
+  wsc__lgroups_clear(&l->groups);
   wsc__redis_conn_close(&l->pub, conn_closed, l);
   wsc__redis_conn_close(&l->sub, conn_closed, l);
 }

@@ -3,23 +3,27 @@
  *
  * - A channel is a stream at "<prefix><name>". This process's connection
  *   channels ("specific.<process>!<n>") share one stream,
- *   "<prefix>specific.<process>!", and each entry names its targets, so a
- *   group send writes once per process, not once per member.
+ *   "<prefix>specific.<process>!"; an entry names its target channel, or the
+ *   group it was sent to.
  * - send: one Lua script drops entries older than `expiry`, refuses with
  *   "channel full" at capacity, else XADD and refresh the key's expiry.
  *   A named channel's capacity is `capacity` (100). A process's stream is
  *   shared by all its connections and drained while the process lives, so
  *   `capacity` there would refuse bursts to live clients; it is bounded by
  *   `expiry` and by `process_capacity` (100000) against dead processes.
- * - Groups are sorted sets "<prefix>:group:<group>" of channel names scored
- *   by join time; members older than `group_expiry` are dropped. group_send
- *   is one Lua script, so every member's process gets it atomically.
+ * - Groups are sorted sets "<prefix>:group:<group>" scored by join time.
+ *   Members are this process's stream name ("specific.<process>!") while it
+ *   has connections in the group (it knows which, and fans out locally),
+ *   and any other channel names added to the group. So a group send is one
+ *   Lua script that writes once per process, with a small entry, whatever
+ *   the number of connections; members older than `group_expiry` are
+ *   dropped. (channels_redis lists every member channel in every message.)
  * - Receiving: one XREAD BLOCK on a connection of its own, from the last
  *   entry id read. Entries are deleted only after delivery, so whatever Redis
  *   accepted is delivered once this process can read again, even after a
  *   reconnect (a BZPOPMIN-style pop would lose the entry whose reply died
  *   with the connection). Expired entries are dropped on receipt.
- * - This process's live memberships are re-added every group_expiry/3, so a
+ * - This process re-adds itself to its groups every group_expiry/3, so a
  *   connected client is never silently dropped from its groups (the
  *   channels_redis complaint); a dead process's memberships still expire.
  * - Sends made while Redis is unreachable fail at once with WSC_ELAYER. */
@@ -47,25 +51,21 @@ static const char SEND_LUA[] =
     "return 1\n";
 
 /* KEYS[1] group set; ARGV message, capacity, expiry ms, group expiry ms,
- * prefix, process capacity. Returns how many streams were full. */
+ * prefix, process capacity, group name. A member ending in '!' is a
+ * process's stream: it gets the group's name and fans out itself. Returns
+ * how many streams were full. */
 static const char GROUP_SEND_LUA[] =
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, now - tonumber(ARGV[4]))\n"
-    "local keys, targets = {}, {}\n"
-    "for _, ch in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
-    "  local bang = string.find(ch, '!', 1, true)\n"
-    "  local key = ARGV[5] .. (bang and string.sub(ch, 1, bang) or ch)\n"
-    "  if not targets[key] then targets[key] = {}; table.insert(keys, key) end\n"
-    "  table.insert(targets[key], ch)\n"
-    "end\n"
     "local full = 0\n"
-    "for _, key in ipairs(keys) do\n"
+    "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
+    "  local key = ARGV[5] .. m\n"
+    "  local proc = string.sub(m, -1) == '!'\n"
     "  redis.call('XTRIM', key, 'MINID', now - tonumber(ARGV[3]))\n"
-    "  local cap = string.sub(key, -1) == '!' and ARGV[6] or ARGV[2]\n"
-    "  if redis.call('XLEN', key) < tonumber(cap) then\n"
-    "    redis.call('XADD', key, '*', 't', table.concat(targets[key], ','),\n"
-    "               'm', ARGV[1])\n"
+    "  if redis.call('XLEN', key) < tonumber(proc and ARGV[6] or ARGV[2]) then\n"
+    "    if proc then redis.call('XADD', key, '*', 'g', ARGV[7], 'm', ARGV[1])\n"
+    "    else redis.call('XADD', key, '*', 't', m, 'm', ARGV[1]) end\n"
     "    redis.call('PEXPIRE', key, ARGV[3])\n"
     "  else full = full + 1 end\n"
     "end\n"
@@ -83,11 +83,12 @@ typedef struct q_layer {
   wsc__redis_base b;
   wsc__redis_conn cmd, rx;
   char stream[128]; /* <prefix><proc>! */
+  char member[96];  /* <proc>!: this process in group sets */
   char last_id[48];
   int reading;
   unsigned long expiry_ms, group_expiry_ms;
   char capacity_s[24], process_capacity_s[24], expiry_s[24], group_expiry_s[24];
-  wsc__strmap members; /* "group\nchannel" -> NULL: live local memberships */
+  wsc__strmap groups; /* group -> wsc__local_group: our members */
   uv_timer_t refresh;
   int open_handles;
   void (*done)(void *);
@@ -132,7 +133,8 @@ static void on_entries(redisAsyncContext *ac, void *r, void *pd) {
     for (size_t i = 0; i < n; i++) {
       const redisReply *e = entries->element[i];
       const char *id = e->element[0]->str;
-      const redisReply *t = field(e->element[1], "t"), *m = field(e->element[1], "m");
+      const redisReply *t = field(e->element[1], "t"), *m = field(e->element[1], "m"),
+                       *g = field(e->element[1], "g");
       if (argv) {
         argv[i + 2] = id;
         lens[i + 2] = e->element[0]->len;
@@ -142,7 +144,10 @@ static void on_entries(redisAsyncContext *ac, void *r, void *pd) {
         expired++;
         continue;
       }
-      if (t && m) wsc__redis_deliver(&l->b, t->str, t->len, m->str, m->len);
+      if (g && m)
+        wsc__lgroups_deliver(&l->b, &l->groups, g->str, m->str, m->len);
+      else if (t && m)
+        wsc__redis_deliver(&l->b, t->str, t->len, m->str, m->len);
     }
     if (expired)
       wsc__redis_logf(&l->b, WSC_LOG_WARN,
@@ -191,12 +196,7 @@ static void add_membership(q_layer *l, const char *group, const char *channel) {
 }
 
 static void refresh_all(q_layer *l) {
-  WSC__STRMAP_FOREACH(&l->members, s) {
-    char group[WSC_NAME_MAX + 1];
-    const char *nl = strchr(s->key, '\n');
-    snprintf(group, sizeof group, "%.*s", (int)(nl - s->key), s->key);
-    add_membership(l, group, nl + 1);
-  }
+  WSC__STRMAP_FOREACH(&l->groups, s) add_membership(l, s->key, l->member);
 }
 
 static void on_refresh(uv_timer_t *t) { refresh_all(t->data); }
@@ -248,6 +248,7 @@ static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
   snprintf(l->group_expiry_s, sizeof l->group_expiry_s, "%lu",
            l->group_expiry_ms);
   snprintf(l->stream, sizeof l->stream, "%s%s!", l->b.prefix, l->b.proc);
+  snprintf(l->member, sizeof l->member, "%s!", l->b.proc);
   snprintf(l->last_id, sizeof l->last_id, "0-0");
   uv_timer_init(host->loop, &l->refresh);
   l->refresh.data = l;
@@ -316,8 +317,8 @@ static int eval(q_layer *l, redisCallbackFn *fn, const char *script,
                            kind, name, l->b.url.masked);
   wsc__redis_op *op = wsc__redis_op_new(&l->b, done, arg, kind, name);
   if (!op) return WSC_ENOMEM;
-  const char *argv[10] = {"EVAL", script, "1", key};
-  size_t lens[10] = {4, strlen(script), 1, strlen(key)};
+  const char *argv[12] = {"EVAL", script, "1", key};
+  size_t lens[12] = {4, strlen(script), 1, strlen(key)};
   for (int i = 0; i < nargs; i++) {
     argv[4 + i] = args[i];
     lens[4 + i] = arglens ? arglens[i] : strlen(args[i]);
@@ -351,17 +352,12 @@ static int q_group_send(void *inst, const char *group, const char *msg,
   char gk[256];
   group_key(l, group, gk, sizeof gk);
   const char *args[] = {msg, l->capacity_s, l->expiry_s, l->group_expiry_s,
-                        l->b.prefix, l->process_capacity_s};
+                        l->b.prefix, l->process_capacity_s, group};
   size_t lens[] = {len, strlen(l->capacity_s), strlen(l->expiry_s),
                    strlen(l->group_expiry_s), strlen(l->b.prefix),
-                   strlen(l->process_capacity_s)};
-  return eval(l, group_send_reply, GROUP_SEND_LUA, gk, args, 6, lens, done,
+                   strlen(l->process_capacity_s), strlen(group)};
+  return eval(l, group_send_reply, GROUP_SEND_LUA, gk, args, 7, lens, done,
               arg, "group", group);
-}
-
-static void member_key(const char *group, const char *channel, char *out,
-                       size_t n) {
-  snprintf(out, n, "%s\n%s", group, channel);
 }
 
 static int q_group_add(void *inst, const char *group, const char *channel) {
@@ -370,27 +366,37 @@ static int q_group_add(void *inst, const char *group, const char *channel) {
     return wsc__redis_fail(&l->b, WSC_ELAYER,
                            "group '%s': Redis at %s is unreachable "
                            "(reconnecting)", group, l->b.url.masked);
-  add_membership(l, group, channel);
-  if (wsc__redis_is_local(&l->b, channel)) {
-    char mk[2 * WSC_NAME_MAX + 2];
-    member_key(group, channel, mk, sizeof mk);
-    int rc = wsc__strmap_put(&l->members, mk, NULL);
-    if (rc && rc != WSC_EEXIST) return rc;
+  void *recv = wsc__strmap_get(&l->b.locals, channel);
+  if (!recv) { /* another process's or a named channel: itself a member */
+    add_membership(l, group, channel);
+    return 0;
   }
-  return 0;
+  int first;
+  int rc = wsc__lgroups_add(&l->groups, group, channel, recv, &first);
+  if (!rc && first) add_membership(l, group, l->member);
+  return rc;
+}
+
+static void remove_membership(q_layer *l, const char *group,
+                              const char *member) {
+  char gk[256];
+  group_key(l, group, gk, sizeof gk);
+  const char *argv[] = {"ZREM", gk, member};
+  size_t lens[] = {4, strlen(gk), strlen(member)};
+  /* If Redis is down the membership expires by group_expiry instead. */
+  wsc__redis_conn_cmd(&l->cmd, NULL, NULL, 3, argv, lens);
 }
 
 static int q_group_discard(void *inst, const char *group,
                            const char *channel) {
   q_layer *l = inst;
-  char mk[2 * WSC_NAME_MAX + 2], gk[256];
-  member_key(group, channel, mk, sizeof mk);
-  wsc__strmap_remove(&l->members, mk);
-  group_key(l, group, gk, sizeof gk);
-  const char *argv[] = {"ZREM", gk, channel};
-  size_t lens[] = {4, strlen(gk), strlen(channel)};
-  /* If Redis is down the membership expires by group_expiry instead. */
-  wsc__redis_conn_cmd(&l->cmd, NULL, NULL, 3, argv, lens);
+  if (!wsc__strmap_get(&l->b.locals, channel)) {
+    remove_membership(l, group, channel);
+    return 0;
+  }
+  int last;
+  wsc__lgroups_discard(&l->groups, group, channel, &last);
+  if (last) remove_membership(l, group, l->member);
   return 0;
 }
 
@@ -399,7 +405,7 @@ static void handle_closed(void *arg) {
   if (--l->open_handles) return;
   void (*done)(void *) = l->done;
   void *darg = l->done_arg;
-  wsc__strmap_clear(&l->members, NULL);
+  wsc__lgroups_clear(&l->groups);
   wsc__redis_base_clear(&l->b);
   wsc__free(l);
   done(darg);
