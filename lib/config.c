@@ -205,6 +205,19 @@ bad:
               where, *where ? "." : "", key, min, max);
 }
 
+int wsc__cfg_queue_limits(const cJSON *obj, const char *where,
+                          wsc__queue_limits *out, char *err, size_t errlen) {
+  int rc = wsc__cfg_get_uint(obj, "capacity", 1, 10000000, 100, &out->capacity,
+                             where, err, errlen);
+  if (!rc)
+    rc = wsc__cfg_get_uint(obj, "expiry", 1, 86400 * 365, 60, &out->expiry_s,
+                           where, err, errlen);
+  if (!rc)
+    rc = wsc__cfg_get_uint(obj, "group_expiry", 1, 86400 * 365, 86400,
+                           &out->group_expiry_s, where, err, errlen);
+  return rc;
+}
+
 static int get_string(const cJSON *obj, const char *key, char **out,
                       const char *where, char *err, size_t errlen) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);

@@ -69,6 +69,14 @@ int wsc__cfg_get_uint(const cJSON *obj, const char *key, unsigned long min,
                       unsigned long *out, const char *where, char *err,
                       size_t errlen);
 
+/* The options every queueing layer shares, with Django Channels' defaults:
+ * "capacity" (100), "expiry" (60 s), "group_expiry" (86400 s). */
+typedef struct wsc__queue_limits {
+  unsigned long capacity, expiry_s, group_expiry_s;
+} wsc__queue_limits;
+int wsc__cfg_queue_limits(const cJSON *obj, const char *where,
+                          wsc__queue_limits *out, char *err, size_t errlen);
+
 /* Expand ${VAR} / ${VAR:-default} / $$ in every string of `doc`, in place. */
 int wsc__config_expand_env(cJSON *doc, char *err, size_t errlen);
 

@@ -1,5 +1,6 @@
 #include "layer.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -111,6 +112,17 @@ int wsc__layer_group_discard(wsc__layer *l, const char *group,
                              const char *channel) {
   if (!l->inst) return WSC_ECLOSED;
   return l->ops->group_discard(l->inst, group, channel);
+}
+
+void wsc__host_logf(const wsc_layer_host *host, wsc_log_level lvl,
+                    const char *fmt, ...) {
+  if (!host->log) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  host->log(host->host_data, lvl, buf);
 }
 
 void wsc__layer_log_failure(void *arg, int status, const char *errmsg) {

@@ -9,7 +9,6 @@
  * send queue is, see chan_full) nor dropped from groups by group_expiry while
  * they are open: they leave their groups when they close. Capacity, expiry
  * and group expiry apply to channels nobody reads in this process. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +16,7 @@
 
 #include "../alloc.h"
 #include "../config.h"
+#include "../layer.h"
 #include "../strmap.h"
 #include "wschannels/error.h"
 #include "wschannels/layer.h"
@@ -70,18 +70,6 @@ typedef struct mem_layer {
   void (*done)(void *);
   void *done_arg;
 } mem_layer;
-
-static void logf_(mem_layer *l, wsc_log_level lvl, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void logf_(mem_layer *l, wsc_log_level lvl, const char *fmt, ...) {
-  if (!l->host->log) return;
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  l->host->log(l->host->host_data, lvl, buf);
-}
 
 static uint64_t now_ms(mem_layer *l) { return uv_now(l->host->loop); }
 
@@ -198,7 +186,7 @@ static void drain(uv_idle_t *h) {
     int expired = it->msg->expires <= now;
     if (!expired && wsc__grow((void **)&l->scratch, &l->scratch_cap, it->n,
                               sizeof *l->scratch)) {
-      logf_(l, WSC_LOG_ERROR, "out of memory: dropped a message for %zu "
+      wsc__host_logf(l->host, WSC_LOG_ERROR, "out of memory: dropped a message for %zu "
             "channel(s)", it->n);
       expired = 1;
     }
@@ -209,7 +197,7 @@ static void drain(uv_idle_t *h) {
       if (c->receiver)
         l->scratch[nr++] = c->receiver;
       else if (chan_backlog_push(c, it->msg))
-        logf_(l, WSC_LOG_ERROR, "out of memory: dropped a message for "
+        wsc__host_logf(l->host, WSC_LOG_ERROR, "out of memory: dropped a message for "
               "channel '%s'", c->name);
     }
     if (nr)
@@ -233,24 +221,16 @@ static int mem_create(const wsc_layer_host *host, const cJSON *cfg,
                                      "group_expiry", NULL};
   char where[128];
   snprintf(where, sizeof where, "layers.%s", host->alias);
-  unsigned long cap, exp, gexp;
+  wsc__queue_limits lim;
   int rc = wsc__cfg_check_keys(cfg, keys, where, err, errlen);
-  if (!rc)
-    rc = wsc__cfg_get_uint(cfg, "capacity", 1, 10000000, 100, &cap, where, err,
-                           errlen);
-  if (!rc)
-    rc = wsc__cfg_get_uint(cfg, "expiry", 1, 86400 * 365, 60, &exp, where,
-                           err, errlen);
-  if (!rc)
-    rc = wsc__cfg_get_uint(cfg, "group_expiry", 1, 86400 * 365, 86400, &gexp,
-                           where, err, errlen);
+  if (!rc) rc = wsc__cfg_queue_limits(cfg, where, &lim, err, errlen);
   if (rc) return rc;
   mem_layer *l = wsc__calloc(1, sizeof *l);
   if (!l) return WSC_ENOMEM;
   l->host = host;
-  l->capacity = cap;
-  l->expiry_ms = exp * 1000;
-  l->group_expiry_ms = gexp * 1000;
+  l->capacity = lim.capacity;
+  l->expiry_ms = lim.expiry_s * 1000;
+  l->group_expiry_ms = lim.group_expiry_s * 1000;
   uv_random(NULL, NULL, &l->rng, sizeof l->rng, 0, NULL);
   l->rng |= 1;
   if (uv_idle_init(host->loop, &l->idle)) {
@@ -437,7 +417,7 @@ static int mem_group_send(void *inst, const char *group, const char *msg,
     targets[n++] = c;
   }
   if (full)
-    logf_(l, WSC_LOG_WARN,
+    wsc__host_logf(l->host, WSC_LOG_WARN,
           "group_send to '%s': %zu member channel(s) full (capacity %lu); "
           "the message was not queued for them",
           group, full, l->capacity);

@@ -6,18 +6,8 @@
 
 #include "../alloc.h"
 #include "../config.h"
+#include "../layer.h"
 #include "wschannels/error.h"
-
-void wsc__redis_logf(wsc__redis_base *b, wsc_log_level lvl, const char *fmt,
-                     ...) {
-  if (!b->host->log) return;
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  b->host->log(b->host->host_data, lvl, buf);
-}
 
 int wsc__redis_fail(wsc__redis_base *b, int rc, const char *fmt, ...) {
   char buf[WSC_ERRBUF_SIZE];
@@ -96,6 +86,15 @@ void wsc__redis_base_release(wsc__redis_base *b, const char *name) {
   wsc__strmap_remove(&b->locals, name);
 }
 
+int wsc__redis_new_channel_op(void *inst, void *receiver, char *name,
+                              size_t namelen) {
+  return wsc__redis_base_new_channel(inst, receiver, name, namelen);
+}
+
+void wsc__redis_release_op(void *inst, const char *name) {
+  wsc__redis_base_release(inst, name);
+}
+
 int wsc__redis_is_local(const wsc__redis_base *b, const char *channel) {
   size_t pl = strlen(b->proc);
   return strncmp(channel, b->proc, pl) == 0 && channel[pl] == '!';
@@ -105,7 +104,7 @@ void wsc__redis_deliver_all(wsc__redis_base *b, void *const *recv, size_t n,
                             const char *msg, size_t len) {
   if (!n) return;
   if (wsc__grow((void **)&b->scratch, &b->scratch_cap, n, sizeof *b->scratch)) {
-    wsc__redis_logf(b, WSC_LOG_ERROR, "out of memory: dropped a message for "
+    wsc__host_logf(b->host, WSC_LOG_ERROR, "out of memory: dropped a message for "
                     "%zu connection(s)", n);
     return;
   }

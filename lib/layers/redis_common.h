@@ -34,8 +34,6 @@ int wsc__redis_base_init(wsc__redis_base *b, const char *driver,
                          const char *const *extra, char *err, size_t errlen);
 void wsc__redis_base_clear(wsc__redis_base *b);
 
-void wsc__redis_logf(wsc__redis_base *b, wsc_log_level lvl, const char *fmt,
-                     ...) __attribute__((format(printf, 3, 4)));
 /* Words for the caller about the error the current op returns. */
 int wsc__redis_fail(wsc__redis_base *b, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -44,6 +42,12 @@ int wsc__redis_fail(wsc__redis_base *b, int rc, const char *fmt, ...)
 int wsc__redis_base_new_channel(wsc__redis_base *b, void *receiver,
                                 char *name, size_t namelen);
 void wsc__redis_base_release(wsc__redis_base *b, const char *name);
+/* new_channel and release_channel for layers whose first member is a
+ * wsc__redis_base. */
+int wsc__redis_new_channel_op(void *inst, void *receiver, char *name,
+                              size_t namelen);
+void wsc__redis_release_op(void *inst, const char *name);
+
 /* Is `channel` one of this process's names? */
 int wsc__redis_is_local(const wsc__redis_base *b, const char *channel);
 

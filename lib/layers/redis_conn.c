@@ -1,29 +1,17 @@
 #include "redis_conn.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../alloc.h"
+#include "../layer.h"
 #include "wschannels/error.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-
-static void logf_(wsc__redis_conn *c, wsc_log_level lvl, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void logf_(wsc__redis_conn *c, wsc_log_level lvl, const char *fmt, ...) {
-  if (!c->host->log) return;
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  c->host->log(c->host->host_data, lvl, buf);
-}
 
 /* ---- hiredis on a uv_poll ------------------------------------------------
  * hiredis 0.14's adapters/libuv.h returns early when the poll reports an
@@ -93,7 +81,7 @@ static void lost(wsc__redis_conn *c, const char *why) {
   int was_ready = c->ready;
   c->ready = 0;
   if (!c->down_logged) {
-    logf_(c, WSC_LOG_WARN, "%s connection to %s: %s; reconnecting", c->role,
+    wsc__host_logf(c->host, WSC_LOG_WARN, "%s connection to %s: %s; reconnecting", c->role,
           c->url->masked, why);
     c->down_logged = 1;
   }
@@ -108,7 +96,7 @@ static void log_setup_reply(redisAsyncContext *ac, void *r, void *pd) {
   redisReply *reply = r;
   wsc__redis_conn *c = ac->data;
   if (reply && reply->type == REDIS_REPLY_ERROR)
-    logf_(c, WSC_LOG_ERROR, "%s connection to %s: %s refused: %s", c->role,
+    wsc__host_logf(c->host, WSC_LOG_ERROR, "%s connection to %s: %s refused: %s", c->role,
           c->url->masked, (const char *)pd, reply->str);
 }
 
@@ -135,7 +123,7 @@ static void on_connect(const redisAsyncContext *cac, int status) {
   c->backoff_ms = 0;
   c->ready = 1;
   if (c->down_logged)
-    logf_(c, WSC_LOG_WARN, "%s connection to %s: connected again", c->role,
+    wsc__host_logf(c->host, WSC_LOG_WARN, "%s connection to %s: connected again", c->role,
           c->url->masked);
   c->down_logged = 0;
   if (c->on_ready) c->on_ready(c, c->ud);

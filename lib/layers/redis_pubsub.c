@@ -14,12 +14,13 @@
 #include <string.h>
 
 #include "../alloc.h"
+#include "../layer.h"
 #include "../strmap.h"
 #include "redis_common.h"
 #include "wschannels/error.h"
 
 typedef struct ps_layer {
-  wsc__redis_base b;
+  wsc__redis_base b; /* first: the shared channel ops take the layer as it */
   wsc__redis_conn pub, sub;
   char self_channel[128]; /* <prefix><proc> */
   char group_prefix[96];  /* <prefix>__group__ */
@@ -111,17 +112,6 @@ static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
   l->open_conns = 2;
   *inst = l;
   return 0;
-}
-
-static int ps_new_channel(void *inst, void *receiver, char *name,
-                          size_t namelen) {
-  ps_layer *l = inst;
-  return wsc__redis_base_new_channel(&l->b, receiver, name, namelen);
-}
-
-static void ps_release_channel(void *inst, const char *name) {
-  ps_layer *l = inst;
-  wsc__redis_base_release(&l->b, name);
 }
 
 static void publish_reply(redisAsyncContext *ac, void *r, void *pd) {
@@ -228,7 +218,7 @@ static void ps_close(void *inst, void (*done)(void *), void *arg) {
 
 const wsc_layer_ops wsc__redis_pubsub_layer_ops = {
     sizeof(wsc_layer_ops), WSC_LAYER_ABI_V1, "redis_pubsub",
-    ps_create,             ps_new_channel,   ps_release_channel,
+    ps_create,             wsc__redis_new_channel_op, wsc__redis_release_op,
     ps_send,               ps_group_add,     ps_group_discard,
     ps_group_send,         ps_close,
 };

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "../alloc.h"
+#include "../layer.h"
 #include "../config.h"
 #include "../strmap.h"
 #include "redis_common.h"
@@ -80,7 +81,7 @@ static const char GROUP_ADD_LUA[] =
     "return 1\n";
 
 typedef struct q_layer {
-  wsc__redis_base b;
+  wsc__redis_base b; /* first: the shared channel ops take the layer as it */
   wsc__redis_conn cmd, rx;
   char stream[128]; /* <prefix><proc>! */
   char member[96];  /* <proc>!: this process in group sets */
@@ -122,7 +123,7 @@ static void on_entries(redisAsyncContext *ac, void *r, void *pd) {
   l->reading = 0;
   if (!reply) return; /* connection gone: rx_ready reads again */
   if (reply->type == REDIS_REPLY_ERROR) {
-    wsc__redis_logf(&l->b, WSC_LOG_ERROR, "reading %s from %s: %s", l->stream,
+    wsc__host_logf(l->b.host, WSC_LOG_ERROR, "reading %s from %s: %s", l->stream,
                     l->b.url.masked, reply->str);
   } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
     const redisReply *entries = reply->element[0]->element[1];
@@ -150,7 +151,7 @@ static void on_entries(redisAsyncContext *ac, void *r, void *pd) {
         wsc__redis_deliver(&l->b, t->str, t->len, m->str, m->len);
     }
     if (expired)
-      wsc__redis_logf(&l->b, WSC_LOG_WARN,
+      wsc__host_logf(l->b.host, WSC_LOG_WARN,
                       "dropped %zu message(s) older than the expiry (%lu s) "
                       "on receipt", expired, l->expiry_ms / 1000);
     if (argv && lens && n) { /* delivered: remove them from Redis */
@@ -217,20 +218,13 @@ static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
   if (!l) return WSC_ENOMEM;
   char where[128];
   snprintf(where, sizeof where, "layers.%s", host->alias);
-  unsigned long cap, pcap, exp, gexp;
+  unsigned long pcap;
+  wsc__queue_limits lim;
   int rc = wsc__redis_base_init(&l->b, "redis", host, cfg, extra, err, errlen);
-  if (!rc)
-    rc = wsc__cfg_get_uint(cfg, "capacity", 1, 10000000, 100, &cap, where,
-                           err, errlen);
+  if (!rc) rc = wsc__cfg_queue_limits(cfg, where, &lim, err, errlen);
   if (!rc)
     rc = wsc__cfg_get_uint(cfg, "process_capacity", 1, 100000000, 100000,
                            &pcap, where, err, errlen);
-  if (!rc)
-    rc = wsc__cfg_get_uint(cfg, "expiry", 1, 86400 * 365, 60, &exp, where,
-                           err, errlen);
-  if (!rc)
-    rc = wsc__cfg_get_uint(cfg, "group_expiry", 1, 86400 * 365, 86400, &gexp,
-                           where, err, errlen);
   if (!rc && l->b.version < 602) {
     snprintf(err, errlen, "config: %s.url: Redis at %s is older than 6.2 "
              "(streams with XTRIM MINID are needed)", where, l->b.url.masked);
@@ -240,9 +234,9 @@ static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
     wsc__free(l);
     return rc;
   }
-  l->expiry_ms = exp * 1000;
-  l->group_expiry_ms = gexp * 1000;
-  snprintf(l->capacity_s, sizeof l->capacity_s, "%lu", cap);
+  l->expiry_ms = lim.expiry_s * 1000;
+  l->group_expiry_ms = lim.group_expiry_s * 1000;
+  snprintf(l->capacity_s, sizeof l->capacity_s, "%lu", lim.capacity);
   snprintf(l->process_capacity_s, sizeof l->process_capacity_s, "%lu", pcap);
   snprintf(l->expiry_s, sizeof l->expiry_s, "%lu", l->expiry_ms);
   snprintf(l->group_expiry_s, sizeof l->group_expiry_s, "%lu",
@@ -261,17 +255,6 @@ static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
   l->open_handles = 3;
   *inst = l;
   return 0;
-}
-
-static int q_new_channel(void *inst, void *receiver, char *name,
-                         size_t namelen) {
-  q_layer *l = inst;
-  return wsc__redis_base_new_channel(&l->b, receiver, name, namelen);
-}
-
-static void q_release_channel(void *inst, const char *name) {
-  q_layer *l = inst;
-  wsc__redis_base_release(&l->b, name);
 }
 
 static void send_reply(redisAsyncContext *ac, void *r, void *pd) {
@@ -296,7 +279,7 @@ static void group_send_reply(redisAsyncContext *ac, void *r, void *pd) {
   wsc__redis_op *op = pd;
   redisReply *reply = r;
   if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
-    wsc__redis_logf(op->b, WSC_LOG_WARN,
+    wsc__host_logf(op->b->host, WSC_LOG_WARN,
                     "%s: %lld member process queue(s) full; the message was "
                     "not queued for them", op->what, reply->integer);
   if (reply && reply->type == REDIS_REPLY_INTEGER) {
@@ -424,7 +407,7 @@ static void q_close(void *inst, void (*done)(void *), void *arg) {
 
 const wsc_layer_ops wsc__redis_queue_layer_ops = {
     sizeof(wsc_layer_ops), WSC_LAYER_ABI_V1, "redis",
-    q_create,              q_new_channel,    q_release_channel,
+    q_create,              wsc__redis_new_channel_op, wsc__redis_release_op,
     q_send,                q_group_add,      q_group_discard,
     q_group_send,          q_close,
 };
