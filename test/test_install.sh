@@ -16,11 +16,16 @@ export PKG_CONFIG_PATH=$pc
 cc -std=c11 -Wall -Wextra -Werror $flags -o "$prefix/app_pc" "$src/test/install/app.c" \
   $(pkg-config --cflags --libs wschannels) -Wl,-rpath,"$libdir"
 "$prefix/app_pc"
+# shellcheck disable=SC2046,SC2086
+c++ -std=c++17 -Wall -Wextra -Werror $flags -o "$prefix/app_cpp_pc" "$src/test/install/app.cpp" \
+  $(pkg-config --cflags --libs wschannels) -Wl,-rpath,"$libdir"
+"$prefix/app_cpp_pc"
 
 echo "== find_package"
 cmake -S "$src/test/install" -B "$prefix/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_C_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
+  -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
   -DCMAKE_BUILD_RPATH="$libdir" > /dev/null
 cmake --build "$prefix/cmake-build" > /dev/null
 "$prefix/cmake-build/app"
+"$prefix/cmake-build/app_cpp"
 echo "install check passed"

@@ -1,0 +1,455 @@
+// wschannels C++17 header: RAII owners, lambdas and typed messages over the
+// C ABI. Header-only; include <wschannels.hpp> (installed next to the C
+// headers) and link wschannels::wschannels.
+//
+//   struct Ping { static constexpr const char *action = "ping"; wsc::none payload; };
+//   WSC_FIELDS(Ping, payload)
+//   wsc::consumer<> chat("chat");
+//   chat.on([](wsc::conn &, const Ping &) { return Pong{}; });  // -> the sender
+//   wsc::server srv({}, chat);
+//   srv.run();
+//
+// Rules: no exception crosses into C. A handler that throws gets Chanx's
+// generic error sent to its client ("Failed to process message for <action>")
+// and is logged; the server keeps serving. Calls into this API throw
+// wsc::error. Thread rules are the C API's (see docs/api.md): everything on
+// the loop thread except wsc::sender.
+#ifndef WSCHANNELS_HPP
+#define WSCHANNELS_HPP
+
+#include <wschannels/wschannels.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "wschannels/json.hpp"
+
+namespace wsc {
+
+// What every failing call throws: the C code, its name and the message.
+class error : public std::runtime_error {
+ public:
+  error(int code, const std::string &what) : std::runtime_error(what), code_(code) {}
+  int code() const noexcept { return code_; }
+  const char *name() const noexcept { return wsc_err_name(code_); }
+
+ private:
+  int code_;
+};
+
+namespace detail {
+inline void check(int rc, const std::string &what, const char *detail = nullptr) {
+  if (rc)
+    throw error(rc, what + ": " + wsc_err_name(rc) + " (" + wsc_strerror(rc) + ")" +
+                        (detail && *detail ? std::string(": ") + detail : std::string()));
+}
+
+// The arguments and result of a callable (lambdas, functions, functors).
+template <class F>
+struct callable : callable<decltype(&std::decay_t<F>::operator())> {};
+template <class C, class R, class... A>
+struct callable<R (C::*)(A...) const> {
+  using result = R;
+  using args = std::tuple<A...>;
+};
+template <class C, class R, class... A>
+struct callable<R (C::*)(A...)> : callable<R (C::*)(A...) const> {};
+template <class R, class... A>
+struct callable<R (*)(A...)> {
+  using result = R;
+  using args = std::tuple<A...>;
+};
+template <class F, std::size_t I>
+using arg_t = std::decay_t<std::tuple_element_t<I, typename callable<F>::args>>;
+
+// A std::function handed to C as user_data; C frees it with box_free.
+using handler_fn = std::function<int(wsc_conn *, const cJSON *)>;
+inline void box_free(void *p) { delete static_cast<handler_fn *>(p); }
+inline int trampoline(wsc_conn *c, const cJSON *msg, void *ud) noexcept {
+  try {
+    return (*static_cast<handler_fn *>(ud))(c, msg);
+  } catch (...) {
+    return -1;  // the C core sends Chanx's generic error and logs it
+  }
+}
+
+template <class T>
+std::string dump(const T &v) { return to_json(v); }
+}  // namespace detail
+
+// A connection, as seen from a handler (borrowed: valid during the call).
+class conn {
+ public:
+  explicit conn(wsc_conn *c) : c_(c) {}
+  wsc_conn *raw() const { return c_; }
+  std::string channel() const { return wsc_conn_get_channel(c_); }
+  std::string path() const { return wsc_conn_get_path(c_); }
+  std::optional<std::string> path_param(const std::string &n) const {
+    const char *v = wsc_conn_get_path_param(c_, n.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  }
+  std::optional<std::string> query_param(const std::string &n) const {
+    const char *v = wsc_conn_get_query_param(c_, n.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  }
+  std::string consumer_name() const { return wsc_conn_get_consumer_name(c_); }
+
+  // Sends a typed message (or any JSON-encodable value) to this client.
+  template <class M>
+  void send(const M &m) {
+    std::string s = detail::dump(m);
+    detail::check(wsc_conn_send(c_, s.data(), s.size()), "send");
+  }
+  // Broadcasts a message to `groups` (empty: this connection's groups).
+  template <class M>
+  void broadcast(const M &m, const std::vector<std::string> &groups = {},
+                 bool exclude_current = false) {
+    std::string s = detail::dump(m);
+    std::vector<const char *> g;
+    for (const auto &x : groups) g.push_back(x.c_str());
+    detail::check(wsc_conn_broadcast(c_, s.data(), s.size(), g.empty() ? nullptr : g.data(),
+                                     g.size(), exclude_current ? WSC_EXCLUDE_CURRENT : 0u),
+                  "broadcast", wsc_server_errmsg(wsc_conn_get_server(c_)));
+  }
+  void group_add(const std::string &g) {
+    detail::check(wsc_conn_group_add(c_, g.c_str()), "group_add",
+                  wsc_server_errmsg(wsc_conn_get_server(c_)));
+  }
+  void group_discard(const std::string &g) {
+    detail::check(wsc_conn_group_discard(c_, g.c_str()), "group_discard");
+  }
+  void close(int code = 1000, const std::string &reason = "") {
+    detail::check(wsc_conn_close(c_, code, reason.c_str()), "close");
+  }
+
+  // Per-connection state of type S, created on first use and destroyed when
+  // the connection ends. Asking for another type throws.
+  template <class S>
+  S &state() {
+    auto *h = static_cast<holder_base *>(wsc_conn_get_data(c_));
+    if (!h) {
+      h = new holder<S>();
+      wsc_conn_set_data(c_, h, [](void *p) { delete static_cast<holder_base *>(p); });
+    }
+    auto *typed = dynamic_cast<holder<S> *>(h);
+    if (!typed) throw error(WSC_EINVAL, "conn::state: the connection holds another type");
+    return typed->value;
+  }
+
+ private:
+  struct holder_base {
+    virtual ~holder_base() = default;
+  };
+  template <class S>
+  struct holder : holder_base {
+    S value{};
+  };
+  wsc_conn *c_;
+};
+
+class server;
+
+// A consumer. `Events...`, when given, are the only event types that
+// broadcast_event / send_event accept (Chanx's generic parameter); with none,
+// any event type is accepted.
+template <class... Events>
+class consumer {
+ public:
+  explicit consumer(std::string name) : name_(std::move(name)) {
+    wsc_consumer *c = nullptr;
+    detail::check(wsc_consumer_new(name_.c_str(), &c), "consumer '" + name_ + "'");
+    c_.reset(c);
+  }
+  consumer(consumer &&) noexcept = default;
+  consumer &operator=(consumer &&) noexcept = default;
+  consumer(const consumer &) = delete;
+  consumer &operator=(const consumer &) = delete;
+
+  const std::string &name() const { return name_; }
+  consumer &description(const std::string &d) {
+    detail::check(wsc_consumer_set_description(live(), d.c_str()), "description");
+    return *this;
+  }
+  consumer &tag(const std::string &t) {
+    detail::check(wsc_consumer_add_tag(live(), t.c_str()), "tag");
+    return *this;
+  }
+  consumer &layer(const std::string &alias) {
+    detail::check(wsc_consumer_set_layer(live(), alias.c_str()), "layer");
+    layer_ = alias;
+    return *this;
+  }
+  consumer &group(const std::string &g) {
+    detail::check(wsc_consumer_add_group(live(), g.c_str()), "group");
+    groups_.push_back(g);
+    return *this;
+  }
+
+  // A WebSocket handler: f(conn&, const M&) where M is a message type; its
+  // action picks the handler. A returned value is sent to the sender. Input
+  // that does not decode into M gets Pydantic-style errors, per field.
+  template <class F>
+  consumer &on(F &&f) {
+    return add<F>(std::forward<F>(f), wsc_consumer_on, true);
+  }
+  // An event handler: the same, for channel-layer events; a returned value
+  // goes to this connection's client. Undecodable events are logged.
+  template <class F>
+  consumer &on_event(F &&f) {
+    return add<F>(std::forward<F>(f), wsc_consumer_on_event, false);
+  }
+
+  // Lifecycle hooks (each replaces the previous one of its kind).
+  consumer &authenticate(std::function<int(conn &)> f) { hooks_->auth = std::move(f); return rehook(); }
+  consumer &on_connect(std::function<void(conn &)> f) { hooks_->connect = std::move(f); return rehook(); }
+  consumer &on_disconnect(std::function<void(conn &, int)> f) { hooks_->disconnect = std::move(f); return rehook(); }
+
+  // Events sent from anywhere on the loop thread, typed by `Events...`.
+  template <class E>
+  void broadcast_event(server &srv, const E &e, std::vector<std::string> groups = {}) const;
+  template <class E>
+  void send_event(server &srv, const E &e, const std::string &channel) const;
+
+  // For wsc::server: hands the C consumer over (after this, only the name,
+  // layer and groups remain here).
+  wsc_consumer *release() { return c_.release(); }
+  const std::string &layer_alias() const { return layer_; }
+
+ private:
+  template <class E>
+  static constexpr bool declared() {
+    return sizeof...(Events) == 0 || (std::is_same_v<E, Events> || ...);
+  }
+  wsc_consumer *live() {
+    if (!c_) throw error(WSC_ECLOSED, "consumer '" + name_ + "' already belongs to a server");
+    return c_.get();
+  }
+
+  template <class F, class Reg>
+  consumer &add(F &&f, Reg reg, bool ws) {
+    using M = detail::arg_t<F, 1>;
+    using R = typename detail::callable<F>::result;
+    static_assert(is_message<M>::value,
+                  "wschannels: a handler's second parameter must be a message type (a "
+                  "WSC_FIELDS struct with `static constexpr const char *action`)");
+    auto *box = new detail::handler_fn(
+        [fn = std::forward<F>(f), ws](wsc_conn *c, const cJSON *msg) -> int {
+          M m{};
+          auto errs = from_json(msg, m, {std::string(M::action)});
+          if (!errs.empty()) {
+            if (ws) {  // the client sent it: tell the client what is wrong
+              std::string frame = error_frame(errs);
+              wsc_conn_send(c, frame.data(), frame.size());
+              return 0;
+            }
+            return -1;  // an event: logged by the core
+          }
+          conn cc(c);
+          if constexpr (std::is_void_v<R>) {
+            fn(cc, m);
+          } else {
+            cc.send(fn(cc, m));
+          }
+          return 0;
+        });
+    detail::check(reg(live(), M::action, detail::trampoline, box, detail::box_free),
+                  std::string(ws ? "on" : "on_event") + "('" + M::action + "')");
+    return *this;
+  }
+
+  struct hooks {
+    std::function<int(conn &)> auth;
+    std::function<void(conn &)> connect;
+    std::function<void(conn &, int)> disconnect;
+  };
+  static int auth_tr(wsc_conn *c, void *ud) noexcept {
+    try {
+      conn cc(c);
+      return (*static_cast<std::shared_ptr<hooks> *>(ud))->auth(cc);
+    } catch (...) {
+      return 500;
+    }
+  }
+  static int connect_tr(wsc_conn *c, void *ud) noexcept {
+    try {
+      conn cc(c);
+      (*static_cast<std::shared_ptr<hooks> *>(ud))->connect(cc);
+      return 0;
+    } catch (...) {
+      return -1;  // closes the connection (1011)
+    }
+  }
+  static void disconnect_tr(wsc_conn *c, int code, void *ud) noexcept {
+    try {
+      conn cc(c);
+      (*static_cast<std::shared_ptr<hooks> *>(ud))->disconnect(cc, code);
+    } catch (...) {
+    }
+  }
+  consumer &rehook() {
+    wsc_consumer_hooks h;
+    wsc_consumer_hooks_init(&h);
+    h.authenticate = hooks_->auth ? auth_tr : nullptr;
+    h.on_connect = hooks_->connect ? connect_tr : nullptr;
+    h.on_disconnect = hooks_->disconnect ? disconnect_tr : nullptr;
+    // The C consumer (which may outlive this object, inside a server) owns
+    // a reference to the hooks and frees it when it is freed or rehooked.
+    auto *ref = new std::shared_ptr<hooks>(hooks_);
+    detail::check(wsc_consumer_set_hooks(live(), &h, ref, [](void *p) {
+                    delete static_cast<std::shared_ptr<hooks> *>(p);
+                  }),
+                  "hooks");
+    return *this;
+  }
+
+  struct consumer_free {
+    void operator()(wsc_consumer *c) const { wsc_consumer_free(c); }
+  };
+  std::string name_, layer_ = "default";
+  std::vector<std::string> groups_;
+  std::unique_ptr<wsc_consumer, consumer_free> c_;
+  std::shared_ptr<hooks> hooks_ = std::make_shared<hooks>();
+};
+
+// Sends from any thread to a running server (copies everything; the server
+// must outlive the calls).
+class sender {
+ public:
+  explicit sender(wsc_server *s) : s_(s) {}
+  template <class E>
+  void send_event(const std::string &channel, const E &e, const char *alias = nullptr) const {
+    std::string s = detail::dump(e);
+    detail::check(wsc_server_send_event_threadsafe(s_, alias, channel.c_str(), s.data(), s.size()),
+                  "send_event");
+  }
+  template <class E>
+  void broadcast_event(const std::string &group, const E &e, const char *alias = nullptr) const {
+    std::string s = detail::dump(e);
+    detail::check(wsc_server_broadcast_event_threadsafe(s_, alias, group.c_str(), s.data(), s.size()),
+                  "broadcast_event");
+  }
+  template <class M>
+  void broadcast_message(const std::string &group, const M &m, const char *alias = nullptr) const {
+    std::string s = detail::dump(m);
+    detail::check(wsc_server_broadcast_message_threadsafe(s_, alias, group.c_str(), s.data(), s.size()),
+                  "broadcast_message");
+  }
+  void stop() const { detail::check(wsc_server_stop_threadsafe(s_), "stop"); }
+
+ private:
+  wsc_server *s_;
+};
+
+// A server; move-only. Its destructor closes it (see wsc_server_close: on
+// your loop the close completes as your loop runs; on a private loop that is
+// not running, the destructor runs it until the close is done).
+class server {
+ public:
+  struct options {
+    uv_loop_t *loop = nullptr;  // nullptr: a private loop (use run())
+    std::string config;         // a JSON config document, or empty
+    std::string host = "127.0.0.1";
+    int port = 8000;
+    wsc_log_fn logger = nullptr;
+    wsc_log_level log_level = WSC_LOG_ERROR;
+  };
+
+  template <class... C>
+  explicit server(const options &o, C &...consumers) {
+    wsc_server_options opts;
+    wsc_server_options_init(&opts);
+    opts.loop = o.loop;
+    opts.config_json = o.config.empty() ? nullptr : o.config.c_str();
+    opts.host = o.host.c_str();
+    opts.port = o.port;
+    opts.logger = o.logger;
+    opts.log_level = o.log_level;
+    std::vector<wsc_consumer *> cs{consumers.release()...};
+    opts.consumers = cs.data();
+    opts.n_consumers = cs.size();
+    char err[WSC_ERRBUF_SIZE] = "";
+    wsc_server *s = nullptr;
+    int rc = wsc_server_new(&opts, &s, err, sizeof err);
+    if (rc) {
+      for (auto *c : cs) wsc_consumer_free(c);  // we took them; a failed create returns them
+      throw error(rc, std::string("server: ") + err);
+    }
+    s_.reset(s);
+  }
+  server(server &&) noexcept = default;
+  server &operator=(server &&) noexcept = default;
+
+  wsc_server *raw() const { return s_.get(); }
+  int port() const { return wsc_server_get_port(s_.get()); }
+  uv_loop_t *loop() const { return wsc_server_get_loop(s_.get()); }
+  wsc::sender sender() const { return wsc::sender(s_.get()); }
+
+  // Runs a private loop until the server is closed (e.g. by sender().stop()).
+  void run() {
+    wsc_server *s = s_.release();
+    detail::check(wsc_server_run(s), "run");
+  }
+  // Starts closing now; `done` runs on the loop when everything is released.
+  void close(std::function<void()> done = {}) {
+    auto *box = done ? new std::function<void()>(std::move(done)) : nullptr;
+    int rc = wsc_server_close(s_.release(), box ? on_closed : nullptr, box);
+    if (rc) delete box;
+  }
+
+  template <class E>
+  void broadcast_event(const std::string &alias, const std::string &group, const E &e) {
+    std::string s = detail::dump(e);
+    detail::check(wsc_server_broadcast_event(raw(), alias.c_str(), group.c_str(), s.data(), s.size()),
+                  "broadcast_event", wsc_server_errmsg(raw()));
+  }
+  template <class E>
+  void send_event(const std::string &alias, const std::string &channel, const E &e) {
+    std::string s = detail::dump(e);
+    detail::check(wsc_server_send_event(raw(), alias.c_str(), channel.c_str(), s.data(), s.size()),
+                  "send_event", wsc_server_errmsg(raw()));
+  }
+
+ private:
+  static void on_closed(void *ud) {
+    auto *f = static_cast<std::function<void()> *>(ud);
+    try {
+      (*f)();
+    } catch (...) {
+    }
+    delete f;
+  }
+  struct closer {
+    void operator()(wsc_server *s) const { wsc_server_close(s, nullptr, nullptr); }
+  };
+  std::unique_ptr<wsc_server, closer> s_;
+};
+
+template <class... Events>
+template <class E>
+void consumer<Events...>::broadcast_event(server &srv, const E &e,
+                                          std::vector<std::string> groups) const {
+  static_assert(declared<E>(),
+                "wschannels: this consumer does not declare this event type; add it to "
+                "wsc::consumer<...> to send it");
+  if (groups.empty()) groups = groups_;
+  for (const auto &g : groups) srv.broadcast_event(layer_, g, e);
+}
+
+template <class... Events>
+template <class E>
+void consumer<Events...>::send_event(server &srv, const E &e, const std::string &channel) const {
+  static_assert(declared<E>(),
+                "wschannels: this consumer does not declare this event type; add it to "
+                "wsc::consumer<...> to send it");
+  srv.send_event(layer_, channel, e);
+}
+
+}  // namespace wsc
+
+#endif
