@@ -238,6 +238,7 @@ class consumer {
     static_assert(is_message<M>::value,
                   "wschannels: a handler's second parameter must be a message type (a "
                   "WSC_FIELDS struct with `static constexpr const char *action`)");
+    wsc_consumer *target = live();  // throws before anything is allocated
     auto *box = new detail::handler_fn(
         [fn = std::forward<F>(f), ws](wsc_conn *c, const cJSON *msg) -> int {
           M m{};
@@ -258,7 +259,7 @@ class consumer {
           }
           return 0;
         });
-    detail::check(reg(live(), M::action, detail::trampoline, box, detail::box_free),
+    detail::check(reg(target, M::action, detail::trampoline, box, detail::box_free),
                   std::string(ws ? "on" : "on_event") + "('" + M::action + "')");
     return *this;
   }
@@ -317,38 +318,66 @@ class consumer {
   std::shared_ptr<hooks> hooks_ = std::make_shared<hooks>();
 };
 
+namespace detail {
+// What a wsc::server and its senders share: the C handle and whether a close
+// has started (after which the C library frees the server by itself).
+// `closing` is read and written on the loop thread only.
+struct server_state {
+  wsc_server *raw = nullptr;
+  bool closing = false;
+};
+
+inline void close_once(server_state &st, wsc_close_cb cb = nullptr, void *ud = nullptr) {
+  if (st.closing || !st.raw) return;
+  st.closing = true;
+  wsc_server_close(st.raw, cb, ud);
+}
+}  // namespace detail
+
 // Sends from any thread to a running server (copies everything; the server
 // must outlive the calls).
 class sender {
  public:
-  explicit sender(wsc_server *s) : s_(s) {}
+  explicit sender(std::shared_ptr<detail::server_state> st) : st_(std::move(st)) {}
   template <class E>
   void send_event(const std::string &channel, const E &e, const char *alias = nullptr) const {
     std::string s = detail::dump(e);
-    detail::check(wsc_server_send_event_threadsafe(s_, alias, channel.c_str(), s.data(), s.size()),
+    detail::check(wsc_server_send_event_threadsafe(raw(), alias, channel.c_str(), s.data(), s.size()),
                   "send_event");
   }
   template <class E>
   void broadcast_event(const std::string &group, const E &e, const char *alias = nullptr) const {
     std::string s = detail::dump(e);
-    detail::check(wsc_server_broadcast_event_threadsafe(s_, alias, group.c_str(), s.data(), s.size()),
+    detail::check(wsc_server_broadcast_event_threadsafe(raw(), alias, group.c_str(), s.data(), s.size()),
                   "broadcast_event");
   }
   template <class M>
   void broadcast_message(const std::string &group, const M &m, const char *alias = nullptr) const {
     std::string s = detail::dump(m);
-    detail::check(wsc_server_broadcast_message_threadsafe(s_, alias, group.c_str(), s.data(), s.size()),
+    detail::check(wsc_server_broadcast_message_threadsafe(raw(), alias, group.c_str(), s.data(), s.size()),
                   "broadcast_message");
   }
-  void stop() const { detail::check(wsc_server_stop_threadsafe(s_), "stop"); }
+  // Starts closing the server, from any thread (its wsc::server then knows).
+  void stop() const {
+    auto *ref = new std::shared_ptr<detail::server_state>(st_);
+    int rc = wsc_server_post(raw(), [](wsc_server *, void *ud) {
+      auto *r = static_cast<std::shared_ptr<detail::server_state> *>(ud);
+      detail::close_once(**r);
+      delete r;
+    }, ref);
+    if (rc) delete ref;
+    if (rc && rc != WSC_ECLOSED) detail::check(rc, "stop");
+  }
 
  private:
-  wsc_server *s_;
+  wsc_server *raw() const { return st_->raw; }
+  std::shared_ptr<detail::server_state> st_;
 };
 
-// A server; move-only. Its destructor closes it (see wsc_server_close: on
-// your loop the close completes as your loop runs; on a private loop that is
-// not running, the destructor runs it until the close is done).
+// A server; move-only. Its destructor closes it unless a close has started
+// (see wsc_server_close: on your loop the close completes as your loop runs;
+// on a private loop that is not running, the destructor runs it until the
+// close is done).
 class server {
  public:
   struct options {
@@ -380,26 +409,40 @@ class server {
       for (auto *c : cs) wsc_consumer_free(c);  // we took them; a failed create returns them
       throw error(rc, std::string("server: ") + err);
     }
-    s_.reset(s);
+    st_ = std::make_shared<detail::server_state>();
+    st_->raw = s;
   }
   server(server &&) noexcept = default;
-  server &operator=(server &&) noexcept = default;
+  server &operator=(server &&o) noexcept {
+    if (this != &o) {
+      if (st_) detail::close_once(*st_);
+      st_ = std::move(o.st_);
+    }
+    return *this;
+  }
+  ~server() {
+    if (st_) detail::close_once(*st_);
+  }
 
-  wsc_server *raw() const { return s_.get(); }
-  int port() const { return wsc_server_get_port(s_.get()); }
-  uv_loop_t *loop() const { return wsc_server_get_loop(s_.get()); }
-  wsc::sender sender() const { return wsc::sender(s_.get()); }
+  wsc_server *raw() const { return st_ ? st_->raw : nullptr; }
+  int port() const { return wsc_server_get_port(raw()); }
+  uv_loop_t *loop() const { return wsc_server_get_loop(raw()); }
+  wsc::sender sender() const { return wsc::sender(st_); }
 
   // Runs a private loop until the server is closed (e.g. by sender().stop()).
   void run() {
-    wsc_server *s = s_.release();
-    detail::check(wsc_server_run(s), "run");
+    int rc = wsc_server_run(st_->raw);
+    if (rc == 0) { /* closed and freed by the C library */
+      st_->closing = true;
+      st_->raw = nullptr;
+    }
+    detail::check(rc, "run");
   }
-  // Starts closing now; `done` runs on the loop when everything is released.
+  // Starts closing now (once); `done` runs on the loop when all is released.
   void close(std::function<void()> done = {}) {
+    if (!st_ || st_->closing) return;
     auto *box = done ? new std::function<void()>(std::move(done)) : nullptr;
-    int rc = wsc_server_close(s_.release(), box ? on_closed : nullptr, box);
-    if (rc) delete box;
+    detail::close_once(*st_, box ? on_closed : nullptr, box);
   }
 
   template <class E>
@@ -424,10 +467,7 @@ class server {
     }
     delete f;
   }
-  struct closer {
-    void operator()(wsc_server *s) const { wsc_server_close(s, nullptr, nullptr); }
-  };
-  std::unique_ptr<wsc_server, closer> s_;
+  std::shared_ptr<detail::server_state> st_;
 };
 
 template <class... Events>

@@ -241,3 +241,22 @@ TEST(Server, MoveAndDestroy) {
     EXPECT_NE(std::string(e.what()).find("unknown consumer 'other'"), std::string::npos);
   }
 }
+
+TEST(Server, PrivateLoopRunStoppedFromAnotherThread) {
+  wsc::consumer<> chat("chat");
+  chat.on([](wsc::conn &, const Count &) { return Counted{1}; });
+  wsc::server srv(opts(nullptr), chat);
+  wsc::sender snd = srv.sender();
+  std::atomic<bool> served{false};
+  std::thread client([&] {
+    wst_client *c = wst_open(srv.port(), "/ws/chat");
+    wst_send_text(c, "{\"action\":\"count\",\"payload\":null}");
+    served = recv(c) == "{\"action\":\"counted\",\"payload\":1}";
+    snd.stop();
+    EXPECT_EQ(wst_wait_close(c, 5000), 1001);
+    wst_close(c, 0);
+  });
+  srv.run();  // returns once the sender's stop has closed the server
+  client.join();
+  EXPECT_TRUE(served.load());
+}

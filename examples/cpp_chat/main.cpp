@@ -73,10 +73,11 @@ int main(int argc, char **argv) {
     wsc::server srv(o, chat);
     uv_signal_t sig;
     uv_signal_init(srv.loop(), &sig);
-    sig.data = srv.raw();
+    wsc::sender stopper = srv.sender();
+    sig.data = &stopper;
     uv_signal_start_oneshot(&sig, [](uv_signal_t *s, int) {
       uv_close(reinterpret_cast<uv_handle_t *>(s), nullptr);
-      wsc_server_stop_threadsafe(static_cast<wsc_server *>(s->data));
+      static_cast<wsc::sender *>(s->data)->stop();
     }, SIGINT);
     std::printf("cpp_chat: ws://127.0.0.1:%d/ws/chat (Ctrl-C stops)\n", srv.port());
     std::fflush(stdout);
