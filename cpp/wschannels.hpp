@@ -205,6 +205,17 @@ class consumer {
     return add<F>(std::forward<F>(f), wsc_consumer_on_event, false);
   }
 
+  // The same with a member function: on(this, &MyConsumer::handle_chat).
+  // `obj` must outlive the server.
+  template <class C, class R, class M>
+  consumer &on(C *obj, R (C::*fn)(conn &, const M &)) {
+    return on([obj, fn](conn &c, const M &m) -> R { return (obj->*fn)(c, m); });
+  }
+  template <class C, class R, class M>
+  consumer &on_event(C *obj, R (C::*fn)(conn &, const M &)) {
+    return on_event([obj, fn](conn &c, const M &m) -> R { return (obj->*fn)(c, m); });
+  }
+
   // Lifecycle hooks (each replaces the previous one of its kind).
   consumer &authenticate(std::function<int(conn &)> f) { hooks_->auth = std::move(f); return rehook(); }
   consumer &on_connect(std::function<void(conn &)> f) { hooks_->connect = std::move(f); return rehook(); }

@@ -260,3 +260,38 @@ TEST(Server, PrivateLoopRunStoppedFromAnotherThread) {
   client.join();
   EXPECT_TRUE(served.load());
 }
+
+// Handlers as member functions of a user class holding its own state.
+class RoomChat {
+ public:
+  explicit RoomChat(std::string prefix) : prefix_(std::move(prefix)) {}
+  ChatNotification handle_chat(wsc::conn &, const ChatMessage &m) {
+    seen_++;
+    return ChatNotification{{prefix_ + m.payload.message, std::nullopt}};
+  }
+  SystemNotification system_notify(wsc::conn &, const SystemNotify &e) {
+    return SystemNotification{e.payload};
+  }
+  int seen() const { return seen_; }
+
+ private:
+  std::string prefix_;
+  int seen_ = 0;
+};
+
+TEST(Server, MemberFunctionHandlers) {
+  RoomChat room("🚪 ");
+  Served s([&](uv_loop_t *loop) {
+    wsc::consumer<SystemNotify> chat("chat");
+    chat.group("room").on(&room, &RoomChat::handle_chat).on_event(&room, &RoomChat::system_notify);
+    return wsc::server(opts(loop), chat);
+  });
+  wst_client *c = wst_open(s.port(), "/ws/chat");
+  wst_send_text(c, "{\"action\":\"chat\",\"payload\":{\"message\":\"in\"}}");
+  EXPECT_EQ(recv(c), "{\"action\":\"chat_notification\",\"payload\":{\"message\":\"🚪 in\","
+                     "\"room_name\":null}}");
+  s.call([&] { s.server().broadcast_event("default", "room", SystemNotify{"hey"}); });
+  EXPECT_EQ(recv(c), "{\"action\":\"system_notification\",\"payload\":\"hey\"}");
+  EXPECT_EQ(room.seen(), 1);
+  wst_close(c, 1000);
+}
