@@ -8,9 +8,17 @@
 
 /* Validates `json` as an object (and, for events, with a string action). */
 static int check_object(const char *json, size_t len, int need_action) {
-  cJSON *doc = cJSON_ParseWithLength(json, len);
+  const char *end = NULL;
+  cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
   int rc = 0;
-  if (!cJSON_IsObject(doc)) {
+  /* Nothing may follow the value (a NUL or garbage would break the
+   * envelope it is copied into). */
+  while (doc && end < json + len &&
+         (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+    end++;
+  if (doc && end != json + len) {
+    rc = WSC_EINVAL;
+  } else if (!cJSON_IsObject(doc)) {
     rc = WSC_EINVAL;
   } else if (need_action) {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(doc, "action");

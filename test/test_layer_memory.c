@@ -184,6 +184,17 @@ static void test_burst_to_a_connection_is_not_refused(void) {
   wst_close(b, 1000);
 }
 
+static void send_with_trailing_data(wsc_server *s, void *ud) {
+  /* A valid object followed by more bytes is not one JSON value. */
+  *(int *)ud = wsc_server_broadcast_message(s, NULL, "shared", "{\"action\":\"a\"} x", 16);
+}
+
+static void test_trailing_data_is_refused(void) {
+  int rc = 0;
+  wst_call(srv, send_with_trailing_data, &rc);
+  CHECK_EQ(rc, WSC_EINVAL);
+}
+
 static void test_channel_full_to_the_sender(void) {
   /* A channel nobody reads fills at capacity 3; the sender (a handler here)
    * gets WSC_EFULL and a message naming the channel. */
@@ -337,6 +348,7 @@ int main(void) {
   RUN(test_unknown_event_is_dropped_not_relayed);
   RUN(test_burst_to_a_connection_is_not_refused);
   RUN(test_channel_full_to_the_sender);
+  RUN(test_trailing_data_is_refused);
   RUN(test_expiry_frees_an_unread_channel);
   RUN(test_aliases_are_isolated);
   RUN(test_group_expiry_drops_unread_members);

@@ -4,7 +4,9 @@
  * documented libwebsockets pattern costs about two epoll_ctl calls per
  * message per connection on libuv (../shared/DEPENDENCIES.md). This test
  * interposes epoll_ctl in its own process to count libuv's calls. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -14,5 +14,6 @@
 #include "conn.h"
 #include "layer.h"
 #include "server.h"
+#include "sender.h"
 
 #endif

@@ -109,19 +109,9 @@ static void on_connect(const redisAsyncContext *cac, int status) {
     lost(c, ac->c.errstr[0] ? ac->c.errstr : "connect failed");
     return;
   }
-  /* Pipelined ahead of everything the driver sends. */
-  if (c->url->password[0]) {
-    if (c->url->user[0])
-      redisAsyncCommand(ac, log_setup_reply, "AUTH", "AUTH %s %s", c->url->user,
-                        c->url->password);
-    else
-      redisAsyncCommand(ac, log_setup_reply, "AUTH", "AUTH %s",
-                        c->url->password);
-  }
-  if (c->url->db)
-    redisAsyncCommand(ac, log_setup_reply, "SELECT", "SELECT %d", c->url->db);
   c->backoff_ms = 0;
   c->ready = 1;
+  c->ever_ready = 1;
   if (c->down_logged)
     wsc__host_logf(c->host, WSC_LOG_WARN, "%s connection to %s: connected again", c->role,
           c->url->masked);
@@ -168,6 +158,17 @@ static void connect_now(wsc__redis_conn *c) {
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
   c->ac = ac;
+  /* Queued now, so they precede whatever is sent while connecting. */
+  if (c->url->password[0]) {
+    if (c->url->user[0])
+      redisAsyncCommand(ac, log_setup_reply, "AUTH", "AUTH %s %s", c->url->user,
+                        c->url->password);
+    else
+      redisAsyncCommand(ac, log_setup_reply, "AUTH", "AUTH %s",
+                        c->url->password);
+  }
+  if (c->url->db)
+    redisAsyncCommand(ac, log_setup_reply, "SELECT", "SELECT %d", c->url->db);
   uv_timer_start(&c->timer, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
 }
 
@@ -191,9 +192,13 @@ int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
   return 0;
 }
 
+int wsc__redis_conn_usable(const wsc__redis_conn *c) {
+  return c->ac && !c->closing && (c->ready || !c->ever_ready);
+}
+
 int wsc__redis_conn_cmd(wsc__redis_conn *c, redisCallbackFn *fn, void *pd,
                         int argc, const char **argv, const size_t *lens) {
-  if (!c->ready || !c->ac) return WSC_ELAYER;
+  if (!wsc__redis_conn_usable(c)) return WSC_ELAYER;
   if (redisAsyncCommandArgv(c->ac, fn, pd, argc, argv, lens) != REDIS_OK)
     return WSC_ELAYER;
   return 0;

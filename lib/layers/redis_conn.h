@@ -25,6 +25,7 @@ struct wsc__redis_conn {
   const wsc_layer_host *host;
   redisAsyncContext *ac;
   int ready; /* connected; AUTH and SELECT sent ahead of any command */
+  int ever_ready; /* connected at least once since start */
   int closing;
   int down_logged;
   uv_timer_t timer; /* connect timeout, then reconnect backoff */
@@ -51,8 +52,13 @@ int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
                           wsc__redis_event_fn on_ready,
                           wsc__redis_event_fn on_down, void *ud);
 
+/* Whether commands are accepted now: when connected, and also during the
+ * first connect after start (hiredis holds them until it is made), so a
+ * program may send right after creating a layer. */
+int wsc__redis_conn_usable(const wsc__redis_conn *c);
+
 /* Sends a command; `fn` gets the reply, or NULL if the connection is lost
- * or closed first. WSC_ELAYER when not connected (fn is then not called). */
+ * or closed first. WSC_ELAYER when not usable (fn is then not called). */
 int wsc__redis_conn_cmd(wsc__redis_conn *c, redisCallbackFn *fn, void *pd,
                         int argc, const char **argv, const size_t *lens);
 

@@ -130,7 +130,7 @@ static int publish(ps_layer *l, const char *redis_channel, const char *head,
                    size_t hl, const char *msg, size_t len,
                    wsc_layer_done_fn done, void *arg, const char *kind,
                    const char *name) {
-  if (!l->pub.ready)
+  if (!wsc__redis_conn_usable(&l->pub))
     return wsc__redis_fail(&l->b, WSC_ELAYER,
                            "%s '%s': Redis at %s is unreachable (reconnecting)",
                            kind, name, l->b.url.masked);

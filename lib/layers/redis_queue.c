@@ -294,7 +294,7 @@ static int eval(q_layer *l, redisCallbackFn *fn, const char *script,
                 const char *key, const char *const *args, int nargs,
                 const size_t *arglens, wsc_layer_done_fn done, void *arg,
                 const char *kind, const char *name) {
-  if (!l->cmd.ready)
+  if (!wsc__redis_conn_usable(&l->cmd))
     return wsc__redis_fail(&l->b, WSC_ELAYER,
                            "%s '%s': Redis at %s is unreachable (reconnecting)",
                            kind, name, l->b.url.masked);
@@ -345,7 +345,7 @@ static int q_group_send(void *inst, const char *group, const char *msg,
 
 static int q_group_add(void *inst, const char *group, const char *channel) {
   q_layer *l = inst;
-  if (!l->cmd.ready)
+  if (!wsc__redis_conn_usable(&l->cmd))
     return wsc__redis_fail(&l->b, WSC_ELAYER,
                            "group '%s': Redis at %s is unreachable "
                            "(reconnecting)", group, l->b.url.masked);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ wst_proc wst_proc_start(char *const argv[]) {
   wst_proc p = {0, 0};
   p.pid = fork();
   if (p.pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive an aborted test */
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static void spawn(wst_redis *r) {
   snprintf(logfile, sizeof logfile, "%s/redis.log", r->dir);
   r->pid = fork();
   if (r->pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive an aborted test */
     const char *persist[] = {"--appendonly", "yes", "--appendfsync", "always"};
     const char *volatile_[] = {"--appendonly", "no", "--save", ""};
     const char **p = r->persist ? persist : volatile_;

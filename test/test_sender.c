@@ -1,0 +1,135 @@
+/* A layer without a server (wsc_layer_*): a worker-style program opens the
+ * config's alias and reaches the clients of a real server process through a
+ * real redis-server, for both Redis drivers; outcomes and errors come back
+ * to the sender. */
+#include <signal.h>
+#include <stdlib.h>
+
+#include <uv.h>
+
+#include "helpers/check.h"
+#include "helpers/process.h"
+#include "helpers/redis_server.h"
+#include "helpers/ws_client.h"
+
+/* A string literal and its length. */
+#define S(lit) lit, strlen(lit)
+
+static char *server_bin;
+static wst_redis *redis;
+
+typedef struct outcome {
+  int calls, status;
+  char msg[256];
+} outcome;
+
+static void on_result(int status, const char *errmsg, void *ud) {
+  outcome *o = ud;
+  o->calls++;
+  o->status = status;
+  snprintf(o->msg, sizeof o->msg, "%s", errmsg ? errmsg : "");
+}
+
+/* Runs the loop until the outcome arrives (bounded). */
+static void wait_outcome(uv_loop_t *loop, outcome *o) {
+  for (int i = 0; i < 500 && !o->calls; i++) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    uv_sleep(10);
+  }
+  CHECK_EQ(o->calls, 1);
+}
+
+static void run_driver(const char *driver) {
+  char cfg[1024];
+  snprintf(cfg, sizeof cfg,
+           "{\"layers\":{\"L\":{\"driver\":\"%s\",\"url\":\"${WST_REDIS_URL}\","
+           "\"prefix\":\"snd_%s\"%s}},"
+           "\"routes\":[{\"path\":\"/ws/chat\",\"consumer\":\"chat\"}],"
+           "\"consumers\":{\"chat\":{\"layer\":\"L\",\"groups\":[\"lobby\"]}}}",
+           driver, driver, strcmp(driver, "redis") == 0 ? ",\"capacity\":2" : "");
+  char *argv[] = {server_bin, "L", cfg, NULL};
+  wst_proc p = wst_proc_start(argv);
+  wst_client *c = wst_open(p.port, "/ws/chat");
+  wst_send_text(c, "{\"action\":\"whoami\"}");
+  char *me = wst_recv(c, 5000), channel[128];
+  CHECK(sscanf(me, "{\"action\":\"whoami\",\"payload\":\"%127[^\"]\"}", channel) == 1);
+  free(me);
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  wsc_layer *l;
+  char err[WSC_ERRBUF_SIZE];
+  CHECK_EQ(wsc_layer_new(&loop, cfg, "nope", &l, err, sizeof err), WSC_ENOTFOUND);
+  CHECK_CONTAINS(err, "layers.nope");
+  CHECK_OK(wsc_layer_new(&loop, cfg, "L", &l, err, sizeof err));
+
+  /* Broadcast an event: the server's event handler runs for the client.
+   * (The group join travels through Redis: retry until it lands.) */
+  char *got = NULL;
+  for (int i = 0; i < 50 && !got; i++) {
+    outcome o = {0, 0, ""};
+    CHECK_OK(wsc_layer_broadcast_event(l, "lobby", S("{\"action\":\"told\",\"payload\":\"all\"}"), on_result, &o));
+    wait_outcome(&loop, &o);
+    CHECK_EQ(o.status, 0);
+    got = wst_recv(c, 100);
+  }
+  CHECK_STREQ(got, "{\"action\":\"told\",\"payload\":\"all\"}");
+  free(got);
+  while ((got = wst_recv(c, 300))) free(got); /* retries that landed too */
+
+  /* An event to the client's channel name. */
+  outcome o = {0, 0, ""};
+  CHECK_OK(wsc_layer_send_event(l, channel, S("{\"action\":\"told\",\"payload\":\"you\"}"), on_result, &o));
+  wait_outcome(&loop, &o);
+  CHECK_EQ(o.status, 0);
+  wst_expect(c, "{\"action\":\"told\",\"payload\":\"you\"}");
+
+  /* Errors reach the sender. */
+  CHECK_EQ(wsc_layer_send_event(l, channel, S("[1]"), on_result, &o), WSC_EINVAL);
+  CHECK_CONTAINS(wsc_layer_errmsg(l), "\"action\"");
+  CHECK_EQ(wsc_layer_send_event(l, "bad name", S("{\"action\":\"x\"}"), NULL, NULL),
+           WSC_EBADNAME);
+  if (strcmp(driver, "redis") == 0) { /* capacity 2 on a channel nobody reads */
+    outcome f[3];
+    memset(f, 0, sizeof f);
+    for (int i = 0; i < 3; i++) {
+      CHECK_OK(wsc_layer_send_event(l, "nobody", S("{\"action\":\"x\"}"), on_result, &f[i]));
+      wait_outcome(&loop, &f[i]);
+    }
+    CHECK_EQ(f[0].status, 0);
+    CHECK_EQ(f[2].status, WSC_EFULL);
+    CHECK_CONTAINS(f[2].msg, "channel 'nobody' is full");
+  }
+  /* Redis down: a clear, immediate error naming the URL. */
+  wst_redis_kill(redis);
+  for (int i = 0; i < 100; i++) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_sleep(10);
+  }
+  CHECK_EQ(wsc_layer_broadcast_event(l, "lobby", S("{\"action\":\"x\"}"), NULL, NULL),
+           WSC_ELAYER);
+  CHECK_CONTAINS(wsc_layer_errmsg(l), "is unreachable");
+  CHECK_CONTAINS(wsc_layer_errmsg(l), wst_redis_url(redis));
+  wst_redis_restart(redis);
+
+  CHECK_OK(wsc_layer_close(l, NULL, NULL));
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_EQ(uv_loop_close(&loop), 0);
+  wst_close(c, 1000);
+  wst_proc_stop(&p);
+}
+
+int main(int argc, char **argv) {
+  CHECK(argc == 2);
+  server_bin = argv[1];
+  signal(SIGPIPE, SIG_IGN);
+  redis = wst_redis_start(0);
+  setenv("WST_REDIS_URL", wst_redis_url(redis), 1);
+  fprintf(stderr, "[ RUN  ] redis_pubsub\n");
+  run_driver("redis_pubsub");
+  fprintf(stderr, "[  OK  ] redis_pubsub\n[ RUN  ] redis\n");
+  run_driver("redis");
+  fprintf(stderr, "[  OK  ] redis\n");
+  wst_redis_stop(redis);
+  return 0;
+}
