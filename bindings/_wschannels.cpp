@@ -1,0 +1,261 @@
+// wschannels' Python module: a channel layer (wsc_layer) on a loop thread of
+// its own, for scripts, workers and cron jobs. The public API is the
+// `wschannels` package around it (bindings/wschannels/__init__.py).
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <uv.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+extern "C" {
+#include <wschannels/wschannels.h>
+}
+
+namespace py = pybind11;
+
+namespace {
+
+py::object error_class(int code);
+
+// Raises the exception class for `code` with `msg`.
+[[noreturn]] void raise(int code, const std::string &msg) {
+  py::object cls = error_class(code);
+  py::object e = cls(msg);
+  e.attr("code") = code;
+  e.attr("name") = wsc_err_name(code);
+  PyErr_SetObject(cls.ptr(), e.ptr());
+  throw py::error_already_set();
+}
+
+enum Kind { SEND_EVENT = 0, BROADCAST_EVENT = 1, BROADCAST_MESSAGE = 2 };
+
+// A wsc_layer living on its own loop thread. Every call hops onto that
+// thread through a locked queue and a uv_async (which coalesces, so the loop
+// drains the whole queue).
+class LayerThread {
+ public:
+  LayerThread(std::string config, std::string alias) {
+    std::string err;
+    int rc = 0;
+    {
+      py::gil_scoped_release nogil;
+      std::mutex m;
+      std::condition_variable cv;
+      bool ready = false;
+      thread_ = std::thread([&] {
+        sigset_t all;  // signals stay with Python's main thread
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, nullptr);
+        uv_loop_init(&loop_);
+        uv_async_init(&loop_, &async_, on_async);
+        async_.data = this;
+        char buf[WSC_ERRBUF_SIZE] = "";
+        rc = wsc_layer_new(&loop_, config.c_str(), alias.c_str(), &layer_, buf, sizeof buf);
+        err = buf;
+        if (rc) uv_close(reinterpret_cast<uv_handle_t *>(&async_), nullptr);
+        {
+          std::lock_guard<std::mutex> g(m);
+          ready = true;
+        }
+        cv.notify_one();
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        uv_loop_close(&loop_);
+      });
+      std::unique_lock<std::mutex> l(m);
+      cv.wait(l, [&] { return ready; });
+      if (rc) {
+        l.unlock();
+        thread_.join();
+      }
+    }
+    if (rc) raise(rc, err);
+  }
+  ~LayerThread() { close(); }
+
+  // Blocking: waits (without the GIL) for the layer's outcome; raises.
+  void send_sync(int kind, const std::string &target, const std::string &json) {
+    int status = 0;
+    std::string msg;
+    {
+      py::gil_scoped_release nogil;
+      std::mutex m;
+      std::condition_variable cv;
+      bool done = false;
+      auto finish = [&](int st, std::string text) {
+        std::lock_guard<std::mutex> g(m);
+        status = st;
+        msg = std::move(text);
+        done = true;
+        cv.notify_one();
+      };
+      if (!post([&, finish] { start(kind, target, json, finish); }))
+        finish(WSC_ECLOSED, "the layer is closed");
+      std::unique_lock<std::mutex> l(m);
+      cv.wait(l, [&] { return done; });
+    }
+    if (status) raise(status, msg);
+  }
+
+  // Asynchronous: `cb(status, message)` is called from the loop thread,
+  // with the GIL, once the outcome is known.
+  void send_async(int kind, std::string target, std::string json, py::function cb) {
+    auto *keep = new py::function(std::move(cb));  // released with the GIL held
+    auto finish = [keep](int st, std::string text) {
+      py::gil_scoped_acquire gil;
+      try {
+        (*keep)(st, text);
+      } catch (py::error_already_set &e) {
+        e.discard_as_unraisable("wschannels callback");
+      }
+      delete keep;
+    };
+    if (!post([this, kind, target = std::move(target), json = std::move(json), finish] {
+          start(kind, target, json, finish);
+        })) {
+      finish(WSC_ECLOSED, "the layer is closed");
+    }
+  }
+
+  void close() {
+    py::gil_scoped_release nogil;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (closed_ || !thread_.joinable()) return;
+      closed_ = true;
+      queue_.push_back([this] {
+        wsc_layer_close(layer_, nullptr, nullptr);
+        uv_close(reinterpret_cast<uv_handle_t *>(&async_), nullptr);
+      });
+      uv_async_send(&async_);
+    }
+    thread_.join();
+  }
+
+ private:
+  using finish_fn = std::function<void(int, std::string)>;
+
+  bool post(std::function<void()> f) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (closed_) return false;
+    queue_.push_back(std::move(f));
+    uv_async_send(&async_);  // under the lock: close cannot slip in between
+    return true;
+  }
+
+  static void on_async(uv_async_t *a) {
+    auto *self = static_cast<LayerThread *>(a->data);
+    std::deque<std::function<void()>> q;
+    {
+      std::lock_guard<std::mutex> g(self->mu_);
+      q.swap(self->queue_);
+    }
+    for (auto &f : q) f();
+  }
+
+  static void on_result(int status, const char *errmsg, void *ud) {
+    auto *f = static_cast<finish_fn *>(ud);
+    (*f)(status, errmsg ? errmsg : "");
+    delete f;
+  }
+
+  void start(int kind, const std::string &target, const std::string &json, finish_fn finish) {
+    auto *box = new finish_fn(std::move(finish));
+    int rc = kind == SEND_EVENT
+                 ? wsc_layer_send_event(layer_, target.c_str(), json.data(), json.size(), on_result, box)
+                 : kind == BROADCAST_EVENT
+                       ? wsc_layer_broadcast_event(layer_, target.c_str(), json.data(), json.size(),
+                                                   on_result, box)
+                       : wsc_layer_broadcast_message(layer_, target.c_str(), json.data(), json.size(),
+                                                     on_result, box);
+    if (rc) {  // known at once: the callback will not run
+      (*box)(rc, wsc_layer_errmsg(layer_));
+      delete box;
+    }
+  }
+
+  std::thread thread_;
+  uv_loop_t loop_;
+  uv_async_t async_;
+  wsc_layer *layer_ = nullptr;
+  std::mutex mu_;
+  std::deque<std::function<void()>> queue_;
+  bool closed_ = false;
+};
+
+// Never freed: a static py::dict would be destroyed after the interpreter.
+py::dict &error_classes = *new py::dict();
+
+py::object error_class(int code) {
+  py::object key = py::int_(code);
+  if (error_classes.contains(key)) return error_classes[key];
+  return error_classes[py::int_(0)];
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_wschannels, m) {
+  m.doc() = "wschannels' C core for Python: channel layers on a loop thread.";
+  m.attr("__version__") = wsc_version_string();
+
+  py::object base = py::reinterpret_steal<py::object>(
+      PyErr_NewExceptionWithDoc("wschannels.Error",
+                                "A wschannels error; .code and .name give the C error.",
+                                PyExc_Exception, nullptr));
+  m.attr("Error") = base;
+  auto sub = [&](const char *name, const char *doc, int code) {
+    std::string full = std::string("wschannels.") + name;
+    py::object cls = py::reinterpret_steal<py::object>(
+        PyErr_NewExceptionWithDoc(full.c_str(), doc, base.ptr(), nullptr));
+    m.attr(name) = cls;
+    error_classes[py::int_(code)] = cls;
+  };
+  error_classes[py::int_(0)] = base;
+  sub("ChannelFull", "The channel holds `capacity` unread messages.", WSC_EFULL);
+  sub("LayerUnavailable", "The layer's backend (Redis) cannot be reached.", WSC_ELAYER);
+  sub("ConfigError", "The configuration is wrong (the message names the key).", WSC_ECONFIG);
+  sub("BadName", "A channel or group name is not valid.", WSC_EBADNAME);
+  sub("UnknownAlias", "No layer with that alias in the configuration.", WSC_ENOTFOUND);
+  sub("LayerClosed", "The layer was closed.", WSC_ECLOSED);
+  error_classes[py::int_(int(WSC_EINVAL))] = py::module_::import("builtins").attr("ValueError");
+
+  m.def("parse_config", [](const std::string &text) {
+        cJSON *doc = nullptr;
+        char err[WSC_ERRBUF_SIZE] = "";
+        int rc = wsc_config_parse(text.data(), text.size(), &doc, err, sizeof err);
+        if (rc) raise(rc, err);
+        char *s = cJSON_PrintUnformatted(doc);
+        std::string out = s;
+        cJSON_free(s);
+        cJSON_Delete(doc);
+        return out;
+      },
+      "Parse a config document and expand ${VAR} / ${VAR:-default} from the environment, "
+      "as every wschannels process does; returns the expanded JSON text.");
+  m.def("is_valid_group_name", [](const std::string &n) { return wsc_group_name_is_valid(n.c_str()) != 0; },
+        "Whether `n` is a valid group name (1-99 of A-Z a-z 0-9 - _ .).");
+  m.def("is_valid_channel_name", [](const std::string &n) { return wsc_channel_name_is_valid(n.c_str()) != 0; },
+        "Whether `n` is a valid channel name.");
+
+  py::class_<LayerThread>(m, "LayerThread",
+                          "A layer alias of a config document, on a loop thread of its own.")
+      .def(py::init<std::string, std::string>(), py::arg("config"), py::arg("alias"),
+           "Open layer `alias` of the config document (JSON text). Raises ConfigError, "
+           "UnknownAlias or LayerUnavailable.")
+      .def("send_sync", &LayerThread::send_sync, py::arg("kind"), py::arg("target"), py::arg("json"),
+           "Send and wait for the outcome (the GIL is released while waiting). kind: 0 event "
+           "to a channel, 1 event to a group, 2 message to a group.")
+      .def("send_async", &LayerThread::send_async, py::arg("kind"), py::arg("target"),
+           py::arg("json"), py::arg("callback"),
+           "Send; callback(status, message) runs on the layer's thread once the outcome is known.")
+      .def("close", &LayerThread::close, "Close the layer and stop its thread.");
+  m.attr("SEND_EVENT") = int(SEND_EVENT);
+  m.attr("BROADCAST_EVENT") = int(BROADCAST_EVENT);
+  m.attr("BROADCAST_MESSAGE") = int(BROADCAST_MESSAGE);
+}

@@ -1,0 +1,220 @@
+"""The Python bindings against real processes: a redis-server on a free
+port, two wschannels server processes (test/helpers/layer_server.c), and
+python3-websockets clients. Needs WSC_LAYER_SERVER_BIN and the built
+package on PYTHONPATH (ctest sets both)."""
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import websockets
+
+wschannels = pytest.importorskip("wschannels")
+SERVER = os.environ.get("WSC_LAYER_SERVER_BIN", "build/test/wst_layer_server")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis():
+    port, tmp = free_port(), tempfile.mkdtemp()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no", "--dir", tmp,
+                             "--logfile", os.path.join(tmp, "redis.log")])
+    for _ in range(100):
+        if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout:
+            break
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0", proc, port, tmp
+    proc.kill()
+    proc.wait()
+
+
+def config(url, driver, prefix, extra=""):
+    return json.dumps(json.loads(
+        '{"layers": {"L": {"driver": "%s", "url": "%s", "prefix": "%s"%s}},'
+        ' "routes": [{"path": "/ws/chat", "consumer": "chat"}],'
+        ' "consumers": {"chat": {"layer": "L", "groups": ["lobby"]}}}'
+        % (driver, url, prefix, extra)))
+
+
+class Server:
+    def __init__(self, cfg):
+        self.proc = subprocess.Popen([SERVER, "L", cfg], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("PORT "), line
+        self.url = f"ws://127.0.0.1:{int(line.split()[1])}/ws/chat"
+
+    def stop(self):
+        self.proc.terminate()
+        assert self.proc.wait(timeout=10) == 0
+
+
+async def settle(layer, clients):
+    """Group joins travel through Redis: broadcast until every client has one."""
+    for i in range(100):
+        await layer.group_send("lobby", {"action": "told", "payload": f"sync{i}"})
+        ok = True
+        for c in clients:
+            try:
+                while json.loads(await asyncio.wait_for(c.recv(), 0.2))["payload"] != f"sync{i}":
+                    pass
+            except asyncio.TimeoutError:
+                ok = False
+        if ok:
+            for c in clients:  # drain retries that landed late
+                while True:
+                    try:
+                        await asyncio.wait_for(c.recv(), 0.2)
+                    except asyncio.TimeoutError:
+                        break
+            return
+    raise AssertionError("clients never all received a broadcast")
+
+
+@pytest.mark.parametrize("driver", ["redis_pubsub", "redis"])
+def test_script_reaches_the_right_clients(redis, driver, tmp_path):
+    url = redis[0]
+    cfg = config(url, driver, "py_" + driver)
+    other = config(url, driver, "py_other_" + driver)  # another consumer's layer
+    path = tmp_path / "app.json"
+    path.write_text(cfg)
+    a, b, c = Server(cfg), Server(cfg), Server(other)
+
+    async def go():
+        app = wschannels.load_config(str(path))
+        chat = app.consumer("chat")
+        assert (chat.layer_alias, chat.groups) == ("L", ["lobby"])
+        clients = [await websockets.connect(s.url) for s in (a, a, b)]
+        outsider = await websockets.connect(c.url)
+        await settle(app.layer("L"), clients)
+        # A broadcast to the consumer's groups: its handler's output, once,
+        # on both processes; nothing for another consumer's clients.
+        chat.broadcast_event_sync({"action": "told", "payload": "hello"})
+        for ws in clients:
+            assert json.loads(await ws.recv()) == {"action": "told", "payload": "hello"}
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(outsider.recv(), 0.3)
+        # A worker answers one client by channel name, learned from a handler.
+        await clients[2].send('{"action":"whoami"}')
+        channel = json.loads(await clients[2].recv())["payload"]
+        await chat.send_event({"action": "told", "payload": "yours"}, channel)
+        assert json.loads(await clients[2].recv())["payload"] == "yours"
+        for ws in clients[:2]:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(ws.recv(), 0.2)
+        # 1,000 concurrent asyncio sends; the event loop keeps running.
+        ticks = 0
+
+        async def heartbeat():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        hb = asyncio.create_task(heartbeat())
+        await asyncio.gather(*(chat.send_event({"action": "told", "payload": str(i)}, channel)
+                               for i in range(1000)))
+        got = [json.loads(await clients[2].recv())["payload"] for _ in range(1000)]
+        hb.cancel()
+        assert sorted(got, key=int) == [str(i) for i in range(1000)]
+        assert ticks > 10
+        for ws in clients + [outsider]:
+            await ws.close()
+        app.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(go(), 60))
+    finally:
+        for s in (a, b, c):
+            s.stop()
+
+
+def test_command_line_sender(redis, tmp_path):
+    url = redis[0]
+    cfg = config(url, "redis_pubsub", "py_cli")
+    path = tmp_path / "app.json"
+    path.write_text(cfg)
+    srv = Server(cfg)
+
+    def send(*args):
+        return subprocess.run([os.environ.get("WSC_PYTHON", "/usr/bin/python3"), "-m",
+                               "wschannels.cli", "--config", str(path), *args],
+                              capture_output=True, text=True, timeout=30)
+
+    async def go():
+        app = wschannels.load_config(str(path))
+        ws = await websockets.connect(srv.url)
+        await settle(app.layer("L"), [ws])
+        r = send("--consumer", "chat", "--repeat", "3", "--interval", "0.1",
+                 '{"action":"told","payload":"📢 notice"}')
+        assert r.returncode == 0, r.stderr
+        for _ in range(3):
+            assert json.loads(await ws.recv()) == {"action": "told", "payload": "📢 notice"}
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(ws.recv(), 0.3)
+        await ws.close()
+        app.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(go(), 30))
+    finally:
+        srv.stop()
+    r = send("--consumer", "chat", "{not json")
+    assert r.returncode == 2 and "not JSON" in r.stderr
+    r = send("--consumer", "ghost", '{"action":"a"}')
+    assert r.returncode == 1 and "ghost" in r.stderr
+    r = send("--consumer", "chat", '{"payload":1}')
+    assert r.returncode == 1 and "action" in r.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text(config("redis://:pw@127.0.0.1:1/0", "redis_pubsub", "x"))
+    r = subprocess.run([os.environ.get("WSC_PYTHON", "/usr/bin/python3"), "-m", "wschannels.cli",
+                        "--config", str(bad), "--consumer", "chat", '{"action":"a"}'],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "redis://:***@127.0.0.1:1/0" in r.stderr and "pw@" not in r.stderr
+
+
+# Last: it shuts the shared redis-server down.
+def test_errors_are_exceptions(redis):
+    url, proc, port, tmp = redis
+    app = wschannels.Config(config(url, "redis", "py_err", ', "capacity": 2'))
+    layer = app.layer("L")
+    with pytest.raises(TypeError):
+        layer.send_sync("x", ["not", "a", "dict"])
+    with pytest.raises(ValueError):
+        layer.send_sync("x", {"payload": "no action"})
+    with pytest.raises(TypeError):
+        layer.send_sync("x", {"action": "a", "payload": object()})
+    with pytest.raises(wschannels.BadName) as e:
+        layer.send_sync("bad name", {"action": "a"})
+    assert e.value.name == "WSC_EBADNAME"
+    layer.send_sync("nobody", {"action": "a"})
+    layer.send_sync("nobody", {"action": "a"})
+    with pytest.raises(wschannels.ChannelFull, match="channel 'nobody' is full"):
+        layer.send_sync("nobody", {"action": "a"})
+    with pytest.raises(wschannels.UnknownAlias):
+        app.consumer("ghost")
+    with pytest.raises(wschannels.UnknownAlias):
+        app.layer("ghost")
+    with pytest.raises(wschannels.LayerUnavailable, match=r"redis://:\*\*\*@127\.0\.0\.1:1/0"):
+        wschannels.Config(config("redis://:secret@127.0.0.1:1/0", "redis", "x")).layer("L")
+    with pytest.raises(wschannels.ConfigError, match="layers.L.bogus"):
+        wschannels.Config(config(url, "redis", "x", ', "bogus": 1')).layer("L")
+    # Redis dies mid-run: a clean exception, no hang.
+    subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
+    deadline = time.time() + 10
+    with pytest.raises(wschannels.LayerUnavailable, match="unreachable"):
+        while time.time() < deadline:
+            layer.send_sync("nobody2", {"action": "a"})
+            time.sleep(0.05)
+    app.close()
+    with pytest.raises(wschannels.LayerClosed):
+        layer.send_sync("x", {"action": "a"})
