@@ -28,4 +28,11 @@ cmake -S "$src/test/install" -B "$prefix/cmake-build" -DCMAKE_PREFIX_PATH="$pref
 cmake --build "$prefix/cmake-build" > /dev/null
 "$prefix/cmake-build/app"
 "$prefix/cmake-build/app_cpp"
+echo "== Python package and wschannels-send"
+if [ -z "$flags" ] && [ -d "$prefix/lib" ]; then  # (an ASan module needs a preload)
+  pydir=$(dirname "$(find "$prefix" -path '*dist-packages/wschannels/__init__.py' | head -1)")
+  PYTHONPATH=$(dirname "$pydir") /usr/bin/python3 -c \
+    'import wschannels; print("installed python package", wschannels.__version__, wschannels.__file__)'
+  PYTHONPATH=$(dirname "$pydir") "$prefix/bin/wschannels-send" --help > /dev/null
+fi
 echo "install check passed"
