@@ -103,6 +103,35 @@ class LayerThread {
     if (status) raise(status, msg);
   }
 
+  // Adds (or removes) a channel name to a group; waits for the answer.
+  void group_sync(bool add, const std::string &group, const std::string &channel) {
+    int status = 0;
+    std::string msg;
+    {
+      py::gil_scoped_release nogil;
+      std::mutex m;
+      std::condition_variable cv;
+      bool done = false;
+      auto run = [&] {
+        int rc = add ? wsc_layer_group_add(layer_, group.c_str(), channel.c_str())
+                     : wsc_layer_group_discard(layer_, group.c_str(), channel.c_str());
+        std::lock_guard<std::mutex> g(m);
+        status = rc;
+        if (rc) msg = wsc_layer_errmsg(layer_);
+        done = true;
+        cv.notify_one();
+      };
+      if (!post(run)) {
+        status = WSC_ECLOSED;
+        msg = "the layer is closed";
+        done = true;
+      }
+      std::unique_lock<std::mutex> l(m);
+      cv.wait(l, [&] { return done; });
+    }
+    if (status) raise(status, msg);
+  }
+
   // Asynchronous: `cb(status, message)` is called from the loop thread,
   // with the GIL, once the outcome is known.
   void send_async(int kind, std::string target, std::string json, py::function cb) {
@@ -254,6 +283,8 @@ PYBIND11_MODULE(_wschannels, m) {
       .def("send_async", &LayerThread::send_async, py::arg("kind"), py::arg("target"),
            py::arg("json"), py::arg("callback"),
            "Send; callback(status, message) runs on the layer's thread once the outcome is known.")
+      .def("group_sync", &LayerThread::group_sync, py::arg("add"), py::arg("group"),
+           py::arg("channel"), "Add (add=True) or remove a channel name to a group.")
       .def("close", &LayerThread::close, "Close the layer and stop its thread.");
   m.attr("SEND_EVENT") = int(SEND_EVENT);
   m.attr("BROADCAST_EVENT") = int(BROADCAST_EVENT);

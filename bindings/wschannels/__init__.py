@@ -95,6 +95,23 @@ class Layer:
         """Coroutine form of group_send_message_sync."""
         await self._async(_c.BROADCAST_MESSAGE, group, _event_json(message, "message"))
 
+    def group_add_sync(self, group, channel):
+        """Add a channel name to a group (Django's channel_layer.group_add)."""
+        self._t.group_sync(True, group, channel)
+
+    def group_discard_sync(self, group, channel):
+        """Remove a channel name from a group."""
+        self._t.group_sync(False, group, channel)
+
+    async def group_add(self, group, channel):
+        """Coroutine form of group_add_sync."""
+        await asyncio.get_running_loop().run_in_executor(None, self.group_add_sync, group, channel)
+
+    async def group_discard(self, group, channel):
+        """Coroutine form of group_discard_sync."""
+        await asyncio.get_running_loop().run_in_executor(
+            None, self.group_discard_sync, group, channel)
+
     def close(self):
         """Close the layer (also done at exit)."""
         self._t.close()

@@ -53,18 +53,21 @@ static const char SEND_LUA[] =
 
 /* KEYS[1] group set; ARGV message, capacity, expiry ms, group expiry ms,
  * prefix, process capacity, group name. A member ending in '!' is a
- * process's stream: it gets the group's name and fans out itself. Returns
- * how many streams were full. */
+ * process's stream: it gets the group's name and fans out itself. Another
+ * process's connection added by name ("x!3") goes to its process's stream
+ * ("x!") as a target; a named channel to its own stream. Returns how many
+ * streams were full. */
 static const char GROUP_SEND_LUA[] =
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, now - tonumber(ARGV[4]))\n"
     "local full = 0\n"
     "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
-    "  local key = ARGV[5] .. m\n"
-    "  local proc = string.sub(m, -1) == '!'\n"
+    "  local bang = string.find(m, '!', 1, true)\n"
+    "  local proc = bang == #m\n"
+    "  local key = ARGV[5] .. (bang and string.sub(m, 1, bang) or m)\n"
     "  redis.call('XTRIM', key, 'MINID', now - tonumber(ARGV[3]))\n"
-    "  if redis.call('XLEN', key) < tonumber(proc and ARGV[6] or ARGV[2]) then\n"
+    "  if redis.call('XLEN', key) < tonumber(bang and ARGV[6] or ARGV[2]) then\n"
     "    if proc then redis.call('XADD', key, '*', 'g', ARGV[7], 'm', ARGV[1])\n"
     "    else redis.call('XADD', key, '*', 't', m, 'm', ARGV[1]) end\n"
     "    redis.call('PEXPIRE', key, ARGV[3])\n"

@@ -80,6 +80,16 @@ async def settle(layer, clients):
     raise AssertionError("clients never all received a broadcast")
 
 
+async def group_round_trip(layer, channel, ws):
+    await layer.group_add("vip", channel)
+    await layer.group_send("vip", {"action": "told", "payload": "vip only"})
+    assert json.loads(await ws.recv())["payload"] == "vip only"
+    layer.group_discard_sync("vip", channel)
+    layer.group_send_sync("vip", {"action": "told", "payload": "gone"})
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(ws.recv(), 0.3)
+
+
 @pytest.mark.parametrize("driver", ["redis_pubsub", "redis"])
 def test_script_reaches_the_right_clients(redis, driver, tmp_path):
     url = redis[0]
@@ -111,6 +121,17 @@ def test_script_reaches_the_right_clients(redis, driver, tmp_path):
         for ws in clients[:2]:
             with pytest.raises(asyncio.TimeoutError):
                 await asyncio.wait_for(ws.recv(), 0.2)
+        # A script puts one client in a group of its own, then reaches it there
+        # (queue layer; Pub/Sub groups hold only a process's own channels, as
+        # in Django's RedisPubSubChannelLayer).
+        layer = app.layer("L")
+        if driver == "redis_pubsub":
+            with pytest.raises(ValueError, match="only this process's channels"):
+                await layer.group_add("vip", channel)
+        else:
+            await group_round_trip(layer, channel, clients[2])
+        with pytest.raises(wschannels.BadName):
+            layer.group_add_sync("bad group!", channel)
         # 1,000 concurrent asyncio sends; the event loop keeps running.
         ticks = 0
 
