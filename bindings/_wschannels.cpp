@@ -40,6 +40,8 @@ enum Kind { SEND_EVENT = 0, BROADCAST_EVENT = 1, BROADCAST_MESSAGE = 2 };
 // thread through a locked queue and a uv_async (which coalesces, so the loop
 // drains the whole queue).
 class LayerThread {
+  using finish_fn = std::function<void(int, std::string)>;
+
  public:
   LayerThread(std::string config, std::string alias) {
     std::string err;
@@ -81,55 +83,16 @@ class LayerThread {
 
   // Blocking: waits (without the GIL) for the layer's outcome; raises.
   void send_sync(int kind, const std::string &target, const std::string &json) {
-    int status = 0;
-    std::string msg;
-    {
-      py::gil_scoped_release nogil;
-      std::mutex m;
-      std::condition_variable cv;
-      bool done = false;
-      auto finish = [&](int st, std::string text) {
-        std::lock_guard<std::mutex> g(m);
-        status = st;
-        msg = std::move(text);
-        done = true;
-        cv.notify_one();
-      };
-      if (!post([&, finish] { start(kind, target, json, finish); }))
-        finish(WSC_ECLOSED, "the layer is closed");
-      std::unique_lock<std::mutex> l(m);
-      cv.wait(l, [&] { return done; });
-    }
-    if (status) raise(status, msg);
+    wait_on_loop([&](finish_fn finish) { start(kind, target, json, std::move(finish)); });
   }
 
   // Adds (or removes) a channel name to a group; waits for the answer.
   void group_sync(bool add, const std::string &group, const std::string &channel) {
-    int status = 0;
-    std::string msg;
-    {
-      py::gil_scoped_release nogil;
-      std::mutex m;
-      std::condition_variable cv;
-      bool done = false;
-      auto run = [&] {
-        int rc = add ? wsc_layer_group_add(layer_, group.c_str(), channel.c_str())
-                     : wsc_layer_group_discard(layer_, group.c_str(), channel.c_str());
-        std::lock_guard<std::mutex> g(m);
-        status = rc;
-        if (rc) msg = wsc_layer_errmsg(layer_);
-        done = true;
-        cv.notify_one();
-      };
-      if (!post(run)) {
-        status = WSC_ECLOSED;
-        msg = "the layer is closed";
-        done = true;
-      }
-      std::unique_lock<std::mutex> l(m);
-      cv.wait(l, [&] { return done; });
-    }
-    if (status) raise(status, msg);
+    wait_on_loop([&](finish_fn finish) {
+      int rc = add ? wsc_layer_group_add(layer_, group.c_str(), channel.c_str())
+                   : wsc_layer_group_discard(layer_, group.c_str(), channel.c_str());
+      finish(rc, rc ? wsc_layer_errmsg(layer_) : "");
+    });
   }
 
   // Asynchronous: `cb(status, message)` is called from the loop thread,
@@ -168,7 +131,29 @@ class LayerThread {
   }
 
  private:
-  using finish_fn = std::function<void(int, std::string)>;
+  // Runs op(finish) on the loop thread and waits, without the GIL, until it
+  // calls finish(status, message); raises the status's exception.
+  void wait_on_loop(const std::function<void(finish_fn)> &op) {
+    int status = 0;
+    std::string msg;
+    {
+      py::gil_scoped_release nogil;
+      std::mutex m;
+      std::condition_variable cv;
+      bool done = false;
+      finish_fn finish = [&](int st, std::string text) {
+        std::lock_guard<std::mutex> g(m);
+        status = st;
+        msg = std::move(text);
+        done = true;
+        cv.notify_one();
+      };
+      if (!post([&] { op(finish); })) finish(WSC_ECLOSED, "the layer is closed");
+      std::unique_lock<std::mutex> l(m);
+      cv.wait(l, [&] { return done; });
+    }
+    if (status) raise(status, msg);
+  }
 
   bool post(std::function<void()> f) {
     std::lock_guard<std::mutex> g(mu_);

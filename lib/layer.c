@@ -6,6 +6,7 @@
 
 #include "alloc.h"
 #include "layer_registry.h"
+#include "message.h"
 #include "wschannels/error.h"
 
 static void host_log(void *host_data, wsc_log_level level, const char *msg) {
@@ -130,6 +131,55 @@ void wsc__layer_log_failure(void *arg, int status, const char *errmsg) {
   if (status && status != WSC_ECLOSED && WSC__LOG_ON(l->log, WSC_LOG_WARN))
     l->log->fn(WSC_LOG_WARN, l->subsystem, errmsg ? errmsg : wsc_strerror(status),
                l->log->user_data);
+}
+
+/* A caller's result callback, carried through the driver's done. */
+typedef struct result_op {
+  wsc_result_fn cb;
+  void *user_data;
+} result_op;
+
+static void result_done(void *arg, int status, const char *errmsg) {
+  result_op *op = arg;
+  op->cb(status, status ? errmsg : NULL, op->user_data);
+  wsc__free(op);
+}
+
+int wsc__layer_send_json(wsc__layer *l, wsc__send_kind kind,
+                         const char *target, const char *json, size_t len,
+                         wsc_result_fn cb, void *user_data, char *err,
+                         size_t errlen) {
+  int rc;
+  size_t elen;
+  char *env = kind == WSC__MESSAGE_TO_GROUP
+                  ? wsc__env_group_message(json, len, 0, NULL, &elen, &rc)
+                  : wsc__env_event(json, len, &elen, &rc);
+  if (!env) {
+    if (err && errlen)
+      snprintf(err, errlen, "%s",
+               wsc__env_problem(rc, kind != WSC__MESSAGE_TO_GROUP));
+    return rc;
+  }
+  wsc_layer_done_fn done = wsc__layer_log_failure;
+  void *arg = l;
+  result_op *op = NULL;
+  if (cb) {
+    if (!(op = wsc__malloc(sizeof *op))) {
+      wsc__free(env);
+      return WSC_ENOMEM;
+    }
+    op->cb = cb;
+    op->user_data = user_data;
+    done = result_done;
+    arg = op;
+  }
+  rc = kind == WSC__EVENT_TO_CHANNEL
+           ? wsc__layer_send(l, target, env, elen, done, arg, err, errlen)
+           : wsc__layer_group_send(l, target, env, elen, done, arg, err,
+                                   errlen);
+  if (rc) wsc__free(op); /* done is never called after an error return */
+  wsc__free(env);
+  return rc;
 }
 
 void wsc__layer_close(wsc__layer *l, void (*done)(void *), void *arg) {

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "log.h"
 #include "wschannels/layer.h"
+#include "wschannels/server.h"
 
 typedef void (*wsc__deliver_fn)(void *host_data, void *const *receivers,
                                 size_t n, const char *msg, size_t len);
@@ -47,6 +48,22 @@ void wsc__host_logf(const wsc_layer_host *host, wsc_log_level lvl,
 /* A wsc_layer_done_fn for sends nobody waits on: logs a failure at WARN
  * (arg is the wsc__layer); a send cut short by closing is not logged. */
 void wsc__layer_log_failure(void *arg, int status, const char *errmsg);
+
+/* What to send: an event to a channel, an event to a group, or a message
+ * (relayed as is) to a group. */
+typedef enum wsc__send_kind {
+  WSC__EVENT_TO_CHANNEL,
+  WSC__EVENT_TO_GROUP,
+  WSC__MESSAGE_TO_GROUP
+} wsc__send_kind;
+
+/* Wraps `json` in its envelope and sends it; `cb` (may be NULL: failures are
+ * logged) gets the outcome later, as wsc_server_send_event_cb says.
+ * Returns 0 or an error known now, with `err` saying why. */
+int wsc__layer_send_json(wsc__layer *l, wsc__send_kind kind,
+                         const char *target, const char *json, size_t len,
+                         wsc_result_fn cb, void *user_data, char *err,
+                         size_t errlen);
 
 /* Starts closing; done(arg) runs from the loop when finished. */
 void wsc__layer_close(wsc__layer *l, void (*done)(void *), void *arg);

@@ -7,7 +7,6 @@
 #include "config.h"
 #include "layer.h"
 #include "log.h"
-#include "message.h"
 #include "wschannels/error.h"
 #include "wschannels/sender.h"
 
@@ -59,69 +58,27 @@ int wsc_layer_new(uv_loop_t *loop, const char *json, const char *alias,
 
 const char *wsc_layer_errmsg(const wsc_layer *l) { return l ? l->errmsg : ""; }
 
-typedef struct result_op {
-  wsc_result_fn cb;
-  void *user_data;
-} result_op;
-
-static void result_done(void *arg, int status, const char *errmsg) {
-  result_op *op = arg;
-  op->cb(status, status ? errmsg : NULL, op->user_data);
-  wsc__free(op);
-}
-
-enum kind { EVENT_TO_CHANNEL, EVENT_TO_GROUP, MESSAGE_TO_GROUP };
-
-static int send_op(wsc_layer *l, enum kind kind, const char *target,
+static int send_op(wsc_layer *l, wsc__send_kind kind, const char *target,
                    const char *json, size_t len, wsc_result_fn cb, void *ud) {
   if (!l || !target || !json) return WSC_EINVAL;
   if (l->closing) return WSC_ECLOSED;
-  int rc;
-  size_t elen;
-  char *env = kind == MESSAGE_TO_GROUP
-                  ? wsc__env_group_message(json, len, 0, NULL, &elen, &rc)
-                  : wsc__env_event(json, len, &elen, &rc);
-  if (!env) {
-    snprintf(l->errmsg, sizeof l->errmsg, "%s",
-             wsc__env_problem(rc, kind != MESSAGE_TO_GROUP));
-    return rc;
-  }
-  wsc_layer_done_fn done = wsc__layer_log_failure;
-  void *arg = &l->layer;
-  result_op *op = NULL;
-  if (cb) {
-    if (!(op = wsc__malloc(sizeof *op))) {
-      wsc__free(env);
-      return WSC_ENOMEM;
-    }
-    op->cb = cb;
-    op->user_data = ud;
-    done = result_done;
-    arg = op;
-  }
-  rc = kind == EVENT_TO_CHANNEL
-           ? wsc__layer_send(&l->layer, target, env, elen, done, arg,
-                             l->errmsg, sizeof l->errmsg)
-           : wsc__layer_group_send(&l->layer, target, env, elen, done, arg,
-                                   l->errmsg, sizeof l->errmsg);
-  if (rc) wsc__free(op);
-  wsc__free(env);
-  return rc;
+  return wsc__layer_send_json(&l->layer, kind, target, json, len, cb, ud,
+                              l->errmsg, sizeof l->errmsg);
 }
 
 int wsc_layer_send_event(wsc_layer *l, const char *channel, const char *json,
                          size_t len, wsc_result_fn cb, void *ud) {
-  return send_op(l, EVENT_TO_CHANNEL, channel, json, len, cb, ud);
+  return send_op(l, WSC__EVENT_TO_CHANNEL, channel, json, len, cb, ud);
 }
 int wsc_layer_broadcast_event(wsc_layer *l, const char *group,
                               const char *json, size_t len, wsc_result_fn cb,
                               void *ud) {
-  return send_op(l, EVENT_TO_GROUP, group, json, len, cb, ud);
+  return send_op(l, WSC__EVENT_TO_GROUP, group, json, len, cb, ud);
 }
 int wsc_layer_broadcast_message(wsc_layer *l, const char *group,
                                 const char *json, size_t len,
                                 wsc_result_fn cb, void *ud) {
-  return send_op(l, MESSAGE_TO_GROUP, group, json, len, cb, ud);
+  return send_op(l, WSC__MESSAGE_TO_GROUP, group, json, len, cb, ud);
 }
 
 int wsc_layer_group_add(wsc_layer *l, const char *group, const char *channel) {

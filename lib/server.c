@@ -666,18 +666,6 @@ int wsc_server_group_discard(wsc_server *srv, const char *alias,
 
 enum send_kind { SEND_EVENT, BROADCAST_EVENT, BROADCAST_MESSAGE };
 
-/* A caller's result callback, carried through the layer's done. */
-typedef struct result_op {
-  wsc_result_fn cb;
-  void *user_data;
-} result_op;
-
-static void result_done(void *arg, int status, const char *errmsg) {
-  result_op *op = arg;
-  op->cb(status, status ? errmsg : NULL, op->user_data);
-  wsc__free(op);
-}
-
 static int server_send(wsc_server *srv, enum send_kind kind,
                        const char *alias, const char *target,
                        const char *json, size_t len, wsc_result_fn cb,
@@ -686,35 +674,11 @@ static int server_send(wsc_server *srv, enum send_kind kind,
   wsc__layer *l;
   int rc = layer_for_call(srv, alias, &l);
   if (rc) return rc;
-  size_t elen;
-  char *env = kind == BROADCAST_MESSAGE
-                  ? wsc__env_group_message(json, len, 0, NULL, &elen, &rc)
-                  : wsc__env_event(json, len, &elen, &rc);
-  if (!env)
-    return wsc__server_fail(srv, rc, "%s",
-                            wsc__env_problem(rc, kind != BROADCAST_MESSAGE));
-  wsc_layer_done_fn done = wsc__layer_log_failure;
-  void *arg = l;
-  result_op *op = NULL;
-  if (cb) {
-    if (!(op = wsc__malloc(sizeof *op))) {
-      wsc__free(env);
-      return WSC_ENOMEM;
-    }
-    op->cb = cb;
-    op->user_data = user_data;
-    done = result_done;
-    arg = op;
-  }
-  if (kind == SEND_EVENT)
-    rc = wsc__layer_send(l, target, env, elen, done, arg, srv->errmsg,
-                         sizeof srv->errmsg);
-  else
-    rc = wsc__layer_group_send(l, target, env, elen, done, arg, srv->errmsg,
-                               sizeof srv->errmsg);
-  if (rc) wsc__free(op); /* done is never called after an error return */
-  wsc__free(env);
-  return rc;
+  static const wsc__send_kind kinds[] = {WSC__EVENT_TO_CHANNEL,
+                                         WSC__EVENT_TO_GROUP,
+                                         WSC__MESSAGE_TO_GROUP};
+  return wsc__layer_send_json(l, kinds[kind], target, json, len, cb,
+                              user_data, srv->errmsg, sizeof srv->errmsg);
 }
 
 int wsc_server_send_event(wsc_server *srv, const char *alias,
