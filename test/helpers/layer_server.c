@@ -1,7 +1,8 @@
 /* A wschannels server process for multi-process tests:
  *   wst_layer_server <layer alias> <config JSON>
  * prints "PORT <n>" once listening, and serves consumer "chat" at /ws/chat
- * until SIGTERM or SIGINT. Actions:
+ * (and consumer "other", wherever the config routes it, with only whoami
+ * and "told") until SIGTERM or SIGINT. Actions:
  *   whoami                      -> {"action":"whoami","payload":"<channel>"}
  *   say {text, group?, exclude?} broadcast {"action":"said","payload":text}
  *   tell {to, text}             event "told" to channel `to`; the outcome
@@ -136,12 +137,19 @@ int main(int argc, char **argv) {
   wsc_consumer_on(chat, "shout", on_shout, NULL, NULL);
   wsc_consumer_on_event(chat, "told", pass_event, NULL, NULL);
   wsc_consumer_on_event(chat, "tell_result", pass_event, NULL, NULL);
+  /* A second consumer, for tests that check who is not reached. */
+  wsc_consumer *other;
+  wsc_consumer_new("other", &other);
+  wsc_consumer_set_layer(other, alias);
+  wsc_consumer_on(other, "whoami", on_whoami, NULL, NULL);
+  wsc_consumer_on_event(other, "told", pass_event, NULL, NULL);
+  wsc_consumer *consumers[] = {chat, other};
   wsc_server_options o;
   wsc_server_options_init(&o);
   o.port = 0;
   o.config_json = argv[2];
-  o.consumers = &chat;
-  o.n_consumers = 1;
+  o.consumers = consumers;
+  o.n_consumers = 2;
   if (getenv("WSC_TEST_LOG")) {
     o.logger = wsc_log_stderr;
     o.log_level = WSC_LOG_DEBUG;
@@ -152,6 +160,7 @@ int main(int argc, char **argv) {
     printf("ERROR %s\n", err);
     fflush(stdout);
     wsc_consumer_free(chat);
+    wsc_consumer_free(other);
     return 1;
   }
   int signums[2] = {SIGTERM, SIGINT};

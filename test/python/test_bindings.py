@@ -41,8 +41,10 @@ def redis():
 def config(url, driver, prefix, extra=""):
     return json.dumps(json.loads(
         '{"layers": {"L": {"driver": "%s", "url": "%s", "prefix": "%s"%s}},'
-        ' "routes": [{"path": "/ws/chat", "consumer": "chat"}],'
-        ' "consumers": {"chat": {"layer": "L", "groups": ["lobby"]}}}'
+        ' "routes": [{"path": "/ws/chat", "consumer": "chat"},'
+        '            {"path": "/ws/other", "consumer": "other"}],'
+        ' "consumers": {"chat": {"layer": "L", "groups": ["lobby"]},'
+        '               "other": {"layer": "L", "groups": ["elsewhere"]}}}'
         % (driver, url, prefix, extra)))
 
 
@@ -58,10 +60,10 @@ class Server:
         assert self.proc.wait(timeout=10) == 0
 
 
-async def settle(layer, clients):
+async def settle(layer, clients, group="lobby"):
     """Group joins travel through Redis: broadcast until every client has one."""
     for i in range(100):
-        await layer.group_send("lobby", {"action": "told", "payload": f"sync{i}"})
+        await layer.group_send(group, {"action": "told", "payload": f"sync{i}"})
         ok = True
         for c in clients:
             try:
@@ -94,25 +96,32 @@ async def group_round_trip(layer, channel, ws):
 def test_script_reaches_the_right_clients(redis, driver, tmp_path):
     url = redis[0]
     cfg = config(url, driver, "py_" + driver)
-    other = config(url, driver, "py_other_" + driver)  # another consumer's layer
     path = tmp_path / "app.json"
     path.write_text(cfg)
-    a, b, c = Server(cfg), Server(cfg), Server(other)
+    a, b = Server(cfg), Server(cfg)
 
     async def go():
         app = wschannels.load_config(str(path))
         chat = app.consumer("chat")
         assert (chat.layer_alias, chat.groups) == ("L", ["lobby"])
         clients = [await websockets.connect(s.url) for s in (a, a, b)]
-        outsider = await websockets.connect(c.url)
+        # A client of another consumer, on the same layer, in each process.
+        outsiders = [await websockets.connect(s.url.replace("/ws/chat", "/ws/other"))
+                     for s in (a, b)]
         await settle(app.layer("L"), clients)
         # A broadcast to the consumer's groups: its handler's output, once,
         # on both processes; nothing for another consumer's clients.
         chat.broadcast_event_sync({"action": "told", "payload": "hello"})
         for ws in clients:
             assert json.loads(await ws.recv()) == {"action": "told", "payload": "hello"}
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(outsider.recv(), 0.3)
+        for ws in outsiders:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(ws.recv(), 0.3)
+        # ...which its own consumer's broadcasts do reach.
+        await settle(app.layer("L"), outsiders, "elsewhere")
+        app.consumer("other").broadcast_event_sync({"action": "told", "payload": "yours"})
+        for ws in outsiders:
+            assert json.loads(await ws.recv()) == {"action": "told", "payload": "yours"}
         # A worker answers one client by channel name, learned from a handler.
         await clients[2].send('{"action":"whoami"}')
         channel = json.loads(await clients[2].recv())["payload"]
@@ -148,14 +157,14 @@ def test_script_reaches_the_right_clients(redis, driver, tmp_path):
         hb.cancel()
         assert sorted(got, key=int) == [str(i) for i in range(1000)]
         assert ticks > 10
-        for ws in clients + [outsider]:
+        for ws in clients + outsiders:
             await ws.close()
         app.close()
 
     try:
         asyncio.run(asyncio.wait_for(go(), 60))
     finally:
-        for s in (a, b, c):
+        for s in (a, b):
             s.stop()
 
 
