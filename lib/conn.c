@@ -149,6 +149,7 @@ void wsc__conn_flush(wsc_conn *c) {
    * would be appended behind them anyway. */
   if (lws_partial_buffered(c->wsi)) {
     request_writable(c);
+    wsc__server_retry_flush(c->srv);
     return;
   }
   if (write_queued(c) < 0) {
@@ -156,6 +157,7 @@ void wsc__conn_flush(wsc_conn *c) {
     return; /* lws closes the connection */
   }
   if (c->qlen) request_writable(c);
+  if (c->qlen || lws_partial_buffered(c->wsi)) wsc__server_retry_flush(c->srv);
 }
 
 int wsc__conn_on_writeable(wsc_conn *c) {

@@ -89,6 +89,28 @@ static void on_flush(uv_check_t *h) {
   }
 }
 
+/* lws may use a POLLOUT to drain what it buffered without calling WRITEABLE
+ * afterwards; then a connection with frames left would wait for a callback
+ * that never comes. While any connection has frames queued, this timer
+ * flushes them again (and re-arms WRITEABLE), so progress never depends on
+ * that callback. */
+static void on_retry(uv_timer_t *t) {
+  wsc_server *srv = t->data;
+  int any = 0;
+  for (wsc_conn *c = srv->conns; c; c = c->next)
+    if (c->qlen) {
+      c->writable_requested = 0;
+      wsc__server_mark_dirty(srv, c);
+      any = 1;
+    }
+  if (!any) uv_timer_stop(t);
+}
+
+void wsc__server_retry_flush(wsc_server *srv) {
+  if (!srv->closing && !uv_is_active((uv_handle_t *)&srv->reflush))
+    uv_timer_start(&srv->reflush, on_retry, 10, 10);
+}
+
 unsigned char *wsc__server_scratch(wsc_server *srv, size_t n) {
   if (n + LWS_PRE > srv->scratch_cap) {
     unsigned char *p = wsc__realloc(srv->scratch, n + LWS_PRE);
@@ -378,6 +400,7 @@ static void close_tick(uv_timer_t *t) {
       }
       uv_close((uv_handle_t *)&srv->flush_check, on_handle_closed);
       uv_close((uv_handle_t *)&srv->flush_kick, on_handle_closed);
+      uv_close((uv_handle_t *)&srv->reflush, on_handle_closed);
       wsc__inbox_close(&srv->inbox, on_inbox_closed);
       srv->close_stage = 2;
       srv->close_ticks = 0;
@@ -507,8 +530,10 @@ static int init_handles(wsc_server *srv) {
   uv_check_init(srv->loop, &srv->flush_check);
   uv_idle_init(srv->loop, &srv->flush_kick);
   uv_timer_init(srv->loop, &srv->close_timer);
+  uv_timer_init(srv->loop, &srv->reflush);
   srv->flush_check.data = srv->flush_kick.data = srv->close_timer.data = srv;
-  srv->handles_open = 3;
+  srv->reflush.data = srv;
+  srv->handles_open = 4;
   uv_check_start(&srv->flush_check, on_flush);
   return 0;
 }

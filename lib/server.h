@@ -43,6 +43,7 @@ struct wsc_server {
   wsc_conn *dirty;
   uv_check_t flush_check;
   uv_idle_t flush_kick; /* keeps the loop from blocking before the flush */
+  uv_timer_t reflush;   /* re-flushes connections lws left frames on */
   unsigned char *scratch;
   size_t scratch_cap;
   wsc__inbox inbox;
@@ -63,6 +64,8 @@ int wsc__server_fail(wsc_server *srv, int rc, const char *fmt, ...)
 /* Put `c` on the flush list for this loop turn. */
 void wsc__server_mark_dirty(wsc_server *srv, wsc_conn *c);
 void wsc__server_unmark_dirty(wsc_server *srv, wsc_conn *c);
+/* Some connection still has frames queued after a flush: retry soon. */
+void wsc__server_retry_flush(wsc_server *srv);
 /* A scratch buffer of at least `n` bytes plus LWS_PRE before it, or NULL. */
 unsigned char *wsc__server_scratch(wsc_server *srv, size_t n);
 

@@ -127,6 +127,33 @@ static void test_runtime_join_and_leave(void) {
   wst_close(b, 1000);
 }
 
+static void test_client_that_paused_reading_gets_everything(void) {
+  /* 2,000 broadcasts of 1 KB pile up behind a client that is not reading
+   * (well past the kernel's socket buffers, under the 4 MiB queue limit);
+   * once it reads again every frame arrives, in order. */
+  int port = wst_port(srv);
+  wst_client *sender = wst_open(port, "/ws/talk"), *slow = wst_open(port, "/ws/talk");
+  sync_client(slow);
+  char pad[1001];
+  memset(pad, 'x', 1000);
+  pad[1000] = 0;
+  for (int i = 0; i < 2000; i++) {
+    char m[1200];
+    snprintf(m, sizeof m, "{\"action\":\"say\",\"payload\":{\"text\":\"%d %s\"}}", i, pad);
+    wst_send_text(sender, m);
+    free(wst_recv(sender, 5000)); /* the sender keeps up */
+  }
+  for (int i = 0; i < 2000; i++) {
+    char *m = wst_recv(slow, 10000);
+    int n = -1;
+    CHECK(m && sscanf(m, "{\"action\":\"said\",\"payload\":\"%d ", &n) == 1);
+    CHECK_EQ(n, i);
+    free(m);
+  }
+  wst_close(sender, 1000);
+  wst_close(slow, 1000);
+}
+
 enum { CROWD = 500, SENDERS = 2, PER_SENDER = 25 };
 
 static void test_500_clients_get_every_broadcast_once_in_order(void) {
@@ -178,6 +205,7 @@ int main(void) {
   RUN(test_room_join_chat_leave_and_isolation);
   RUN(test_exclude_current);
   RUN(test_runtime_join_and_leave);
+  RUN(test_client_that_paused_reading_gets_everything);
   RUN(test_500_clients_get_every_broadcast_once_in_order);
   wst_server_stop(srv);
   return 0;
