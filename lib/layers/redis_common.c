@@ -19,12 +19,11 @@ int wsc__redis_fail(wsc__redis_base *b, int rc, const char *fmt, ...) {
   return rc;
 }
 
-int wsc__redis_base_init(wsc__redis_base *b, const char *driver,
-                         const wsc_layer_host *host, const cJSON *cfg,
+int wsc__redis_base_init(wsc__redis_base *b, const wsc_layer_host *host,
+                         const cJSON *cfg,
                          const char *const *extra, char *err, size_t errlen) {
   memset(b, 0, sizeof *b);
   b->host = host;
-  b->driver = driver;
   const char *keys[16] = {"driver", "url", "prefix"};
   size_t nk = 3;
   for (; extra && *extra && nk < 15; extra++) keys[nk++] = *extra;
@@ -93,11 +92,6 @@ int wsc__redis_new_channel_op(void *inst, void *receiver, char *name,
 
 void wsc__redis_release_op(void *inst, const char *name) {
   wsc__redis_base_release(inst, name);
-}
-
-int wsc__redis_is_local(const wsc__redis_base *b, const char *channel) {
-  size_t pl = strlen(b->proc);
-  return strncmp(channel, b->proc, pl) == 0 && channel[pl] == '!';
 }
 
 void wsc__redis_deliver_all(wsc__redis_base *b, void *const *recv, size_t n,

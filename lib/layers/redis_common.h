@@ -14,7 +14,6 @@
 
 typedef struct wsc__redis_base {
   const wsc_layer_host *host;
-  const char *driver;
   wsc__redis_url url;
   char ip[64];
   int version; /* major*100+minor */
@@ -29,8 +28,8 @@ typedef struct wsc__redis_base {
 /* Validates the alias's object (driver, url, prefix, and `extra` keys),
  * parses the URL and probes Redis (see wsc__redis_probe). Errors name the
  * key and the masked URL. */
-int wsc__redis_base_init(wsc__redis_base *b, const char *driver,
-                         const wsc_layer_host *host, const cJSON *cfg,
+int wsc__redis_base_init(wsc__redis_base *b, const wsc_layer_host *host,
+                         const cJSON *cfg,
                          const char *const *extra, char *err, size_t errlen);
 void wsc__redis_base_clear(wsc__redis_base *b);
 
@@ -48,8 +47,6 @@ int wsc__redis_new_channel_op(void *inst, void *receiver, char *name,
                               size_t namelen);
 void wsc__redis_release_op(void *inst, const char *name);
 
-/* Is `channel` one of this process's names? */
-int wsc__redis_is_local(const wsc__redis_base *b, const char *channel);
 
 /* Delivers `msg` to the local receivers among `targets` (names separated by
  * ','); unknown names (closed connections) are skipped. */

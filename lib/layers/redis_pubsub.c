@@ -93,7 +93,7 @@ static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
                      void **inst, char *err, size_t errlen) {
   ps_layer *l = wsc__calloc(1, sizeof *l);
   if (!l) return WSC_ENOMEM;
-  int rc = wsc__redis_base_init(&l->b, "redis_pubsub", host, cfg, NULL, err,
+  int rc = wsc__redis_base_init(&l->b, host, cfg, NULL, err,
                                 errlen);
   if (rc) {
     wsc__free(l);

@@ -223,7 +223,7 @@ static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
   snprintf(where, sizeof where, "layers.%s", host->alias);
   unsigned long pcap;
   wsc__queue_limits lim;
-  int rc = wsc__redis_base_init(&l->b, "redis", host, cfg, extra, err, errlen);
+  int rc = wsc__redis_base_init(&l->b, host, cfg, extra, err, errlen);
   if (!rc) rc = wsc__cfg_queue_limits(cfg, where, &lim, err, errlen);
   if (!rc)
     rc = wsc__cfg_get_uint(cfg, "process_capacity", 1, 100000000, 100000,
