@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "config.h"
+#include "schema.h"
 #include "consumer.h"
 #include "conn.h"
 #include "layer.h"
