@@ -232,6 +232,18 @@ static int get_string(const cJSON *obj, const char *key, char **out,
   return 0;
 }
 
+/* A boolean: *out stays as it is when `key` is absent. */
+static int get_bool(const cJSON *obj, const char *key, int *out,
+                    const char *where, char *err, size_t errlen) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!v) return 0;
+  if (!cJSON_IsBool(v))
+    return fail(err, errlen, WSC_ECONFIG, "%s.%s: expected true or false",
+                where, key);
+  *out = cJSON_IsTrue(v);
+  return 0;
+}
+
 static void free_strv(char **v, size_t n) {
   for (size_t i = 0; i < n; i++) wsc__free(v[i]);
   wsc__free(v);
@@ -408,7 +420,10 @@ static int add_route(wsc__config *cfg, size_t *cap, const char *prefix,
 
 static int load_consumers(wsc__config *cfg, const cJSON *o, char *err,
                           size_t errlen) {
-  static const char *const keys[] = {"layer", "groups", NULL};
+  static const char *const keys[] = {
+      "layer",       "groups",   "discriminator_field",
+      "camelize",    "send_completion", "send_authentication_message",
+      "log_websocket_message", "log_ignored_actions", NULL};
   if (!cJSON_IsObject(o))
     return fail(err, errlen, WSC_ECONFIG, "consumers: expected an object");
   size_t n = (size_t)cJSON_GetArraySize(o), i = 0;
@@ -422,8 +437,28 @@ static int load_consumers(wsc__config *cfg, const cJSON *o, char *err,
     int rc = wsc__cfg_check_keys(it, keys, where, err, errlen);
     if (rc) return rc;
     if (!(c->name = wsc__strdup(it->string))) return WSC_ENOMEM;
-    if ((rc = get_string(it, "layer", &c->layer, where, err, errlen)))
+    c->camelize = c->send_completion = c->send_auth_message =
+        c->log_messages = -1;
+    if ((rc = get_string(it, "layer", &c->layer, where, err, errlen)) ||
+        (rc = get_string(it, "discriminator_field", &c->discriminator, where,
+                         err, errlen)) ||
+        (rc = get_bool(it, "camelize", &c->camelize, where, err, errlen)) ||
+        (rc = get_bool(it, "send_completion", &c->send_completion, where, err,
+                       errlen)) ||
+        (rc = get_bool(it, "send_authentication_message",
+                       &c->send_auth_message, where, err, errlen)) ||
+        (rc = get_bool(it, "log_websocket_message", &c->log_messages, where,
+                       err, errlen)))
       return rc;
+    const cJSON *ig = cJSON_GetObjectItemCaseSensitive(it, "log_ignored_actions");
+    if (ig) {
+      char w[200];
+      snprintf(w, sizeof w, "%s.log_ignored_actions", where);
+      rc = get_strv(ig, &c->log_ignored, &c->nlog_ignored, w, NULL,
+                    "an action name", err, errlen);
+      if (rc) return rc;
+      c->has_log_ignored = 1;
+    }
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(it, "groups");
     if (g) {
       char w[200];
@@ -533,6 +568,8 @@ void wsc__config_clear(wsc__config *cfg) {
     wsc__free(cfg->consumers[i].name);
     wsc__free(cfg->consumers[i].layer);
     free_strv(cfg->consumers[i].groups, cfg->consumers[i].ngroups);
+    wsc__free(cfg->consumers[i].discriminator);
+    free_strv(cfg->consumers[i].log_ignored, cfg->consumers[i].nlog_ignored);
   }
   wsc__free(cfg->consumers);
   memset(cfg, 0, sizeof *cfg);

@@ -29,6 +29,12 @@ typedef struct wsc__consumer_cfg {
   char **groups; /* valid when has_groups */
   size_t ngroups;
   int has_groups;
+  /* Chanx options (wsc_consumer_options); NULL or -1: not set */
+  char *discriminator;
+  int camelize, send_completion, send_auth_message, log_messages;
+  char **log_ignored; /* valid when has_log_ignored */
+  size_t nlog_ignored;
+  int has_log_ignored;
 } wsc__consumer_cfg;
 
 typedef struct wsc__config {

@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "consumer.h"
+#include "keycase.h"
 #include "layer.h"
 #include "message.h"
 #include "server.h"
@@ -176,163 +177,44 @@ void wsc__conn_start_close(wsc_conn *c, int code, const char *reason) {
   wsc__server_mark_dirty(c->srv, c);
 }
 
-static int send_text(wsc_conn *c, const char *json, size_t len) {
+/* Logs a frame when the consumer logs this frame's action. */
+void wsc__conn_log_frame(wsc_conn *c, const char *dir, const char *text,
+                         size_t len, const cJSON *parsed) {
+  const wsc_consumer *cons = c->consumer;
+  if (!cons->log_messages) return;
+  cJSON *own = parsed ? NULL : cJSON_ParseWithLength(text, len);
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(parsed ? parsed : own,
+                                                    wsc__consumer_discriminator(cons));
+  if (wsc__consumer_logs(cons, cJSON_IsString(a) ? a->valuestring : NULL))
+    CONN_LOG(c, WSC_LOG_INFO, "%s %s: Websocket %s: %.*s", cons->name,
+             c->channel, dir, len > 2048 ? 2048 : (int)len, text);
+  cJSON_Delete(own);
+}
+
+int wsc__conn_send_text(wsc_conn *c, const char *json, size_t len) {
+  char *camel = NULL;
+  if (c->consumer->camelize &&
+      (camel = wsc__keycase_camelize_text(json, len, &len)))
+    json = camel;
+  wsc__conn_log_frame(c, "sent", json, len, NULL);
   wsc__frame *f = wsc__frame_new_text(json, len);
+  cJSON_free(camel);
   if (!f) return WSC_ENOMEM;
   int rc = wsc__conn_queue(c, f);
   wsc__frame_unref(f);
   return rc;
 }
 
-/* Sends a cJSON-allocated string and frees it. */
-static int send_owned(wsc_conn *c, char *s) {
+int wsc__conn_send_owned(wsc_conn *c, char *s) {
   if (!s) return WSC_ENOMEM;
-  int rc = send_text(c, s, strlen(s));
+  int rc = wsc__conn_send_text(c, s, strlen(s));
   wsc__msg_free(s);
   return rc;
 }
 
-/* ---- receiving and dispatch -------------------------------------------- */
-
-static void send_validation_error(wsc_conn *c, const char *type,
-                                  const char *loc0, const char *msg) {
-  CONN_LOG(c, WSC_LOG_INFO, "%s: rejected message: %s: %s", c->channel, type,
-           msg);
-  send_owned(c, wsc__msg_validation_error(type, loc0, msg));
-}
-
-static void json_error(wsc_conn *c, const char *text, size_t len) {
-  const char *at = cJSON_GetErrorPtr();
-  size_t off = (at && at >= text && at <= text + len) ? (size_t)(at - text)
-                                                      : len;
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < off; i++) {
-    if (text[i] == '\n') {
-      line++;
-      col = 1;
-    } else {
-      col++;
-    }
-  }
-  char msg[160];
-  if (len == 0)
-    snprintf(msg, sizeof msg, "Invalid JSON: EOF while parsing a value at "
-             "line 1 column 0");
-  else
-    snprintf(msg, sizeof msg, "Invalid JSON: syntax error at line %zu column "
-             "%zu", line, col);
-  send_validation_error(c, "json_invalid", NULL, msg);
-}
-
-static void dispatch_text(wsc_conn *c, const char *text, size_t len) {
-  cJSON *msg = cJSON_ParseWithLength(text, len);
-  if (!msg) {
-    json_error(c, text, len);
-    return;
-  }
-  const char *discr = "action";
-  const cJSON *action = cJSON_IsObject(msg)
-                            ? cJSON_GetObjectItemCaseSensitive(msg, discr)
-                            : NULL;
-  const wsc_consumer *cons = c->consumer;
-  char buf[256];
-  if (!cJSON_IsObject(msg)) {
-    send_validation_error(c, "model_attributes_type", NULL,
-                          "Input should be a valid dictionary or object to "
-                          "extract fields from");
-  } else if (!action) {
-    send_validation_error(c, "union_tag_not_found", NULL,
-                          "Unable to extract tag using discriminator 'action'");
-  } else {
-    char *printed = cJSON_IsString(action) ? NULL : cJSON_PrintUnformatted(action);
-    const char *tag = printed ? printed : action->valuestring;
-    const wsc__handler *h =
-        printed ? NULL : wsc__handler_find(&cons->actions, tag);
-    if (h) {
-      if (h->fn(c, msg, h->user_data) < 0) {
-        snprintf(buf, sizeof buf, "Failed to process message for %s", tag);
-        CONN_LOG(c, WSC_LOG_ERROR, "%s: handler for '%s' failed", c->channel,
-                 tag);
-        send_owned(c, wsc__msg_detail_error(buf));
-      }
-    } else if (!printed && strcmp(tag, "ping") == 0) {
-      send_owned(c, wsc__msg_reply("pong", NULL));
-    } else if (!strchr(cons->expected_tags, ',')) {
-      /* One message type: Pydantic checks the literal, not a union. */
-      snprintf(buf, sizeof buf, "Input should be %s", cons->expected_tags);
-      send_validation_error(c, "literal_error", "action", buf);
-    } else {
-      char *m = NULL;
-      size_t n = strlen(tag) + strlen(cons->expected_tags) + 128;
-      if ((m = wsc__malloc(n))) {
-        snprintf(m, n,
-                 "Input tag '%s' found using 'action' does not match any of "
-                 "the expected tags: %s",
-                 tag, cons->expected_tags);
-        send_validation_error(c, "union_tag_invalid", NULL, m);
-        wsc__free(m);
-      }
-    }
-    if (printed) cJSON_free(printed);
-  }
-  cJSON_Delete(msg);
-}
-
-int wsc__conn_on_receive(wsc_conn *c, const void *in, size_t len) {
-  if (c->state != WSC__CONN_OPEN) return 0;
-  struct lws *wsi = c->wsi;
-  if (lws_is_first_fragment(wsi)) {
-    c->rxlen = 0;
-    c->rx_binary = lws_frame_is_binary(wsi);
-  }
-  size_t max = c->srv->cfg.max_message_bytes;
-  if (c->rxlen + len > max) {
-    char reason[64];
-    snprintf(reason, sizeof reason, "message over %zu bytes", max);
-    CONN_LOG(c, WSC_LOG_INFO, "%s: %s; closing with 1009", c->channel, reason);
-    lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                     (unsigned char *)reason, strlen(reason));
-    return -1;
-  }
-  if (wsc__grow((void **)&c->rx, &c->rxcap, c->rxlen + len + 1, 1)) {
-    lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-                     (unsigned char *)"out of memory", 13);
-    return -1;
-  }
-  if (len) memcpy(c->rx + c->rxlen, in, len);
-  c->rxlen += len;
-  if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
-    return 0;
-  size_t n = c->rxlen;
-  c->rxlen = 0;
-  if (c->rx_binary)
-    send_validation_error(c, "frame_type", NULL,
-                          "Binary frames are not supported: send JSON "
-                          "objects as text frames");
-  else
-    dispatch_text(c, (const char *)c->rx, n);
-  if (c->rxcap > 65536) { /* do not keep a big message's buffer */
-    wsc__free(c->rx);
-    c->rx = NULL;
-    c->rxcap = 0;
-  }
-  return 0;
-}
-
-void wsc__conn_deliver_event(wsc_conn *c, const cJSON *event) {
-  if (c->state != WSC__CONN_OPEN) return;
-  const cJSON *a = cJSON_GetObjectItemCaseSensitive(event, "action");
-  const char *action = cJSON_IsString(a) ? a->valuestring : "";
-  const wsc__handler *h = wsc__handler_find(&c->consumer->events, action);
-  if (!h) {
-    CONN_LOG(c, WSC_LOG_WARN,
-             "consumer '%s' has no event handler for '%s'; event dropped",
-             c->consumer->name, action);
-    return;
-  }
-  if (h->fn(c, event, h->user_data) < 0)
-    CONN_LOG(c, WSC_LOG_ERROR, "%s: event handler for '%s' failed",
-             c->channel, action);
+void wsc__conn_send_completion(wsc_conn *c, wsc__completion which) {
+  if (c->consumer->send_completion)
+    wsc__conn_queue(c, c->srv->completion[which]);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -370,6 +252,16 @@ int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
   if (srv->conns) srv->conns->prev = c;
   srv->conns = c;
   srv->nconns++;
+  if (c->consumer->send_auth_message)
+    wsc__conn_send_owned(
+        c, wsc__msg_authentication(c->refused_status ? c->refused_status : 200));
+  if (c->refused_status) {
+    /* Chanx's refusal after accepting: 403 -> 4003; a server error 1011. */
+    int st = c->refused_status;
+    wsc__conn_start_close(c, st < 500 ? 4000 + st - 400 : 1011,
+                          wsc__http_status_text(st));
+    return 0;
+  }
   for (size_t i = 0; i < c->consumer->ngroups; i++) {
     if ((rc = join(c, c->consumer->groups[i])) && rc != WSC_EEXIST) {
       CONN_LOG(c, WSC_LOG_ERROR, "%s: cannot join group '%s': %s", c->channel,
@@ -404,7 +296,7 @@ void wsc__conn_on_closed(wsc_conn *c, int notify) {
   /* CLOSING during the hook: the client is gone (sends to it fail) but the
    * hook may still broadcast, as Chanx's leave notices do. */
   c->state = WSC__CONN_CLOSING;
-  if (notify && hk->on_disconnect)
+  if (notify && hk->on_disconnect && !c->refused_status)
     hk->on_disconnect(c, c->close_code ? c->close_code : 1006,
                       c->consumer->hooks_ud);
   c->state = WSC__CONN_CLOSED;
@@ -479,19 +371,19 @@ int wsc_conn_is_open(const wsc_conn *c) {
 int wsc_conn_send(wsc_conn *c, const char *json, size_t len) {
   LOOP_ONLY(c);
   if (!json) return WSC_EINVAL;
-  return send_text(c, json, len);
+  return wsc__conn_send_text(c, json, len);
 }
 
 int wsc_conn_send_json(wsc_conn *c, const cJSON *msg) {
   LOOP_ONLY(c);
   if (!msg) return WSC_EINVAL;
-  return send_owned(c, cJSON_PrintUnformatted(msg));
+  return wsc__conn_send_owned(c, cJSON_PrintUnformatted(msg));
 }
 
 int wsc_conn_reply(wsc_conn *c, const char *action, const cJSON *payload) {
   LOOP_ONLY(c);
   if (!action || !*action) return WSC_EINVAL;
-  return send_owned(c, wsc__msg_reply(action, payload));
+  return wsc__conn_send_owned(c, wsc__msg_reply(action, payload));
 }
 
 /* Runs `op` for each group (this connection's groups by default) and

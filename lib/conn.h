@@ -40,6 +40,7 @@ struct wsc_conn {
   size_t ngroups, groups_cap;
   wsc__frame **q; /* ring of frames waiting to be written */
   size_t qhead, qlen, qcap, qbytes;
+  int refused_status; /* authenticate refused; told after the handshake */
   int close_code; /* what we send, or what the peer sent */
   char close_reason[124];
   unsigned char *rx;
@@ -66,6 +67,26 @@ int wsc__conn_on_peer_close(wsc_conn *c, const void *in, size_t len);
 /* The connection is gone: hooks, groups, channel. `notify` runs
  * on_disconnect (not once the server is closing). */
 void wsc__conn_on_closed(wsc_conn *c, int notify);
+
+/* The completion frames of send_completion, shared per server. */
+typedef enum wsc__completion {
+  WSC__COMPLETE,       /* after each client frame */
+  WSC__GROUP_COMPLETE, /* after each relayed group message */
+  WSC__EVENT_COMPLETE, /* after each channel-layer event */
+  WSC__NCOMPLETIONS
+} wsc__completion;
+
+/* Send one JSON text to the client: camelized and logged as the consumer's
+ * options say. Returns as wsc_conn_send. */
+int wsc__conn_send_text(wsc_conn *c, const char *json, size_t len);
+/* The same with a cJSON-allocated string, which it frees (NULL: ENOMEM). */
+int wsc__conn_send_owned(wsc_conn *c, char *s);
+/* Queue a completion frame if the consumer has send_completion on. */
+void wsc__conn_send_completion(wsc_conn *c, wsc__completion which);
+/* Log a frame received or sent (`dir`), when the consumer logs its action.
+ * `parsed` (may be NULL) is the frame already parsed. */
+void wsc__conn_log_frame(wsc_conn *c, const char *dir, const char *text,
+                         size_t len, const cJSON *parsed);
 
 /* Queue a shared frame (takes a new reference). WSC_ECLOSED, WSC_EAGAIN. */
 int wsc__conn_queue(wsc_conn *c, wsc__frame *f);

@@ -99,6 +99,18 @@ char *wsc__msg_validation_error(const char *type, const char *loc0,
   return print_and_delete(o);
 }
 
+char *wsc__msg_error_list(cJSON *errors) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o || !errors) {
+    cJSON_Delete(o);
+    cJSON_Delete(errors);
+    return NULL;
+  }
+  cJSON_AddStringToObject(o, "action", "error");
+  cJSON_AddItemToObject(o, "payload", errors);
+  return print_and_delete(o);
+}
+
 char *wsc__msg_detail_error(const char *detail) {
   cJSON *o = cJSON_CreateObject(), *p = cJSON_CreateObject();
   if (!o || !p) {
@@ -126,3 +138,48 @@ char *wsc__msg_reply(const char *action, const cJSON *payload) {
 }
 
 void wsc__msg_free(char *s) { cJSON_free(s); }
+
+const char *wsc__http_status_text(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Refused";
+  }
+}
+
+/* Django REST framework's default details, which Chanx sends. */
+static const char *drf_detail(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 401: return "Authentication credentials were not provided.";
+    case 403: return "You do not have permission to perform this action.";
+    case 404: return "Not found.";
+    case 429: return "Request was throttled.";
+    case 500: return "Internal server error";
+    default: return wsc__http_status_text(status);
+  }
+}
+
+char *wsc__msg_authentication(int status) {
+  cJSON *o = cJSON_CreateObject(), *p = cJSON_CreateObject(),
+        *d = cJSON_CreateObject();
+  if (!o || !p || !d) {
+    cJSON_Delete(o);
+    cJSON_Delete(p);
+    cJSON_Delete(d);
+    return NULL;
+  }
+  cJSON_AddStringToObject(d, "detail", drf_detail(status));
+  cJSON_AddNumberToObject(p, "status_code", status);
+  cJSON_AddStringToObject(p, "status_text", wsc__http_status_text(status));
+  cJSON_AddItemToObject(p, "data", d);
+  cJSON_AddStringToObject(o, "action", "authentication");
+  cJSON_AddItemToObject(o, "payload", p);
+  return print_and_delete(o);
+}

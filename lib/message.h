@@ -30,10 +30,19 @@ const char *wsc__env_problem(int rc, int event);
 /* {"action":"error","payload":[{"type":type,"loc":[loc0?],"msg":msg}]} */
 char *wsc__msg_validation_error(const char *type, const char *loc0,
                                 const char *msg);
+/* {"action":"error","payload":errors}; takes `errors` (a cJSON array). */
+char *wsc__msg_error_list(cJSON *errors);
 /* {"action":"error","payload":{"detail":detail}} */
 char *wsc__msg_detail_error(const char *detail);
 /* {"action":action,"payload":payload-or-null} */
 char *wsc__msg_reply(const char *action, const cJSON *payload);
+
+/* {"action":"authentication","payload":{"status_code":status,
+ * "status_text":...,"data":{"detail":...}}}, Chanx's authentication frame. */
+char *wsc__msg_authentication(int status);
+
+/* "Forbidden" for 403, and so on. */
+const char *wsc__http_status_text(int status);
 
 /* Frees what the functions above return. */
 void wsc__msg_free(char *s);

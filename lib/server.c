@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "consumer.h"
 #include "message.h"
+#include "relay.h"
 #include "wschannels/error.h"
 
 #define SRV_LOG(s, lvl, ...) wsc__log(&(s)->log, lvl, "server", __VA_ARGS__)
@@ -121,62 +122,7 @@ unsigned char *wsc__server_scratch(wsc_server *srv, size_t n) {
   return srv->scratch + LWS_PRE;
 }
 
-/* ---- channel-layer delivery --------------------------------------------- */
-
-static void deliver(void *host_data, void *const *receivers, size_t n,
-                    const char *msg, size_t len) {
-  wsc__layer *l = host_data;
-  wsc_server *srv = l->owner;
-  cJSON *env = cJSON_ParseWithLength(msg, len);
-  const cJSON *type = cJSON_GetObjectItemCaseSensitive(env, "type");
-  if (cJSON_IsString(type) &&
-      strcmp(type->valuestring, WSC__ENV_GROUP_MESSAGE) == 0) {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(env, "message");
-    const cJSON *from = cJSON_GetObjectItemCaseSensitive(env, "from_channel");
-    int exclude =
-        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(env, "exclude_current"));
-    const char *from_s = cJSON_IsString(from) ? from->valuestring : "";
-    char *text = cJSON_PrintUnformatted(m);
-    wsc__frame *f = text ? wsc__frame_new_text(text, strlen(text)) : NULL;
-    cJSON_free(text);
-    if (!f) {
-      SRV_LOG(srv, WSC_LOG_ERROR, "out of memory relaying a group message");
-    } else {
-      for (size_t i = 0; i < n; i++) {
-        wsc_conn *c = receivers[i];
-        if (exclude && strcmp(c->channel, from_s) == 0) continue;
-        wsc__conn_queue(c, f);
-      }
-      wsc__frame_unref(f);
-    }
-  } else if (cJSON_IsString(type) &&
-             strcmp(type->valuestring, WSC__ENV_CHANNEL_EVENT) == 0) {
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(env, "event_data");
-    for (size_t i = 0; i < n && cJSON_IsObject(ev); i++)
-      wsc__conn_deliver_event(receivers[i], ev);
-  } else {
-    SRV_LOG(srv, WSC_LOG_WARN,
-            "layer '%s': dropped a message that is not a wschannels envelope "
-            "(%zu bytes)",
-            l->alias, len);
-  }
-  cJSON_Delete(env);
-}
-
 /* ---- libwebsockets glue ------------------------------------------------- */
-
-static const char *status_text(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Refused";
-  }
-}
 
 /* Refuses an upgrade with an HTTP/1.1 status. lws's own
  * lws_return_http_status answers "HTTP/1.0" at this stage, which strict
@@ -184,7 +130,7 @@ static const char *status_text(int status) {
 static int refuse(struct lws *wsi, int status) {
   char buf[LWS_PRE + 256];
   char *p = buf + LWS_PRE;
-  const char *text = status_text(status);
+  const char *text = wsc__http_status_text(status);
   int n = snprintf(p, sizeof buf - LWS_PRE,
                    "HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\n"
                    "content-length: %zu\r\nconnection: close\r\n\r\n%d %s\n",
@@ -263,8 +209,13 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   if (cons->hooks.authenticate) {
     int st = cons->hooks.authenticate(c, cons->hooks_ud);
     if (st != 0) {
-      wsc__conn_free(c);
-      return refuse(wsi, st >= 400 && st <= 599 ? st : 403);
+      st = st >= 400 && st <= 599 ? st : 403;
+      SRV_LOG(srv, WSC_LOG_INFO, "%s: refused by authenticate (%d)", uri, st);
+      if (!cons->send_auth_message) {
+        wsc__conn_free(c);
+        return refuse(wsi, st);
+      }
+      c->refused_status = st; /* told after the handshake, then closed */
     }
   }
   lws_set_opaque_user_data(wsi, c);
@@ -358,6 +309,8 @@ static void free_server(wsc_server *srv) {
   wsc__router_clear(&srv->router);
   wsc__config_clear(&srv->cfg);
   wsc__free(srv->scratch);
+  for (int i = 0; i < WSC__NCOMPLETIONS; i++)
+    if (srv->completion[i]) wsc__frame_unref(srv->completion[i]);
   wsc__inbox_destroy(&srv->inbox);
   if (!srv->owns_loop) wsc__free(srv);
 }
@@ -492,9 +445,7 @@ static int bind_consumers(wsc_server *srv, const wsc_server_options *o,
                          "config: %s%s%s: unknown layer alias '%s'",
                          cc && cc->layer ? "consumers." : "consumer '",
                          c->name, cc && cc->layer ? ".layer" : "'", alias);
-    int rc = wsc__consumer_seal(c, cc ? cc->layer : NULL,
-                                cc ? cc->groups : NULL, cc ? cc->ngroups : 0,
-                                cc ? cc->has_groups : 0);
+    int rc = wsc__consumer_seal(c, cc);
     if (rc) return rc;
   }
   for (size_t i = 0; i < cfg->nroutes; i++) {
@@ -521,6 +472,17 @@ static int bind_consumers(wsc_server *srv, const wsc_server_options *o,
     return errbuf_fail(err, errlen, WSC_ECONFIG,
                        "config: keepalive.idle_timeout: must be greater than "
                        "ping_interval");
+  return 0;
+}
+
+static int make_completions(wsc_server *srv) {
+  static const char *const text[WSC__NCOMPLETIONS] = {
+      "{\"action\":\"complete\",\"payload\":null}",
+      "{\"action\":\"group_complete\",\"payload\":null}",
+      "{\"action\":\"event_complete\",\"payload\":null}"};
+  for (int i = 0; i < WSC__NCOMPLETIONS; i++)
+    if (!(srv->completion[i] = wsc__frame_new_text(text[i], strlen(text[i]))))
+      return WSC_ENOMEM;
   return 0;
 }
 
@@ -575,9 +537,10 @@ int wsc_server_new(const wsc_server_options *opts, wsc_server **out,
   }
   srv->layers = wsc__calloc(srv->cfg.nlayers, sizeof *srv->layers);
   if (!srv->layers) rc = WSC_ENOMEM;
+  if (!rc) rc = make_completions(srv);
   for (size_t i = 0; !rc && i < srv->cfg.nlayers; i++) {
     rc = wsc__layer_open(&srv->layers[i], &srv->cfg.layers[i], srv->loop,
-                         deliver, srv, &srv->log, err, errlen);
+                         wsc__relay_deliver, srv, &srv->log, err, errlen);
     if (!rc) srv->nlayers = i + 1;
   }
   if (!rc) rc = start_lws(srv, err, errlen);

@@ -46,6 +46,7 @@ struct wsc_server {
   uv_timer_t reflush;   /* re-flushes connections lws left frames on */
   unsigned char *scratch;
   size_t scratch_cap;
+  wsc__frame *completion[WSC__NCOMPLETIONS]; /* shared completion frames */
   wsc__inbox inbox;
   uv_timer_t close_timer;
   int closing, close_stage, close_ticks, layers_open, handles_open;

@@ -15,6 +15,9 @@
 
 WSC_BEGIN_DECLS
 
+/* The Chanx option "discriminator_field": the key that picks the handler. */
+#define WSC_DEFAULT_DISCRIMINATOR "action"
+
 /* A WebSocket or event handler. `msg` is the whole parsed message
  * ({"action": ..., "payload": ...}), borrowed for the call.
  * Return 0 on success. A negative return sends the client
@@ -102,6 +105,89 @@ WSC_API int wsc_consumer_set_hooks(wsc_consumer *c,
                                    const wsc_consumer_hooks *hooks,
                                    void *user_data,
                                    void (*free_user_data)(void *));
+
+/* Documentation and validation of one handler (Chanx's ws_handler and
+ * event_handler arguments), for wsc_consumer_document. */
+typedef struct wsc_handler_doc {
+  size_t struct_size;         /* set by wsc_handler_doc_init */
+  /* JSON Schema (wschannels/schema.h) of the whole incoming message or
+   * event, discriminator included. A WebSocket message that does not match
+   * never reaches the handler: the client gets one error frame listing every
+   * problem, loc starting with the action. Missing properties with a
+   * "default" are filled in before the handler runs. An event that does not
+   * match is logged and dropped. NULL: not checked. */
+  const char *input_schema;
+  /* JSON Schema of what the handler sends to the client: the reply of a
+   * WebSocket handler, what an event handler sends. Documentation only.
+   * NULL: the handler sends nothing. */
+  const char *output_schema;
+  const char *summary;     /* one line; may be NULL */
+  const char *description; /* may be NULL */
+  const char *const *tags; /* `ntags` strings; may be NULL when 0 */
+  size_t ntags;
+} wsc_handler_doc;
+
+typedef enum wsc_handler_kind {
+  WSC_WS_HANDLER = 0,   /* registered with wsc_consumer_on */
+  WSC_EVENT_HANDLER = 1 /* registered with wsc_consumer_on_event */
+} wsc_handler_kind;
+
+/* Zero `d` and set its struct_size. Since: 0.2 */
+WSC_API void wsc_handler_doc_init(wsc_handler_doc *d);
+
+/* Attach schemas and documentation to the handler of `action` (registered
+ * before this call), replacing what was attached before. The AsyncAPI
+ * document (wsc_server_asyncapi) is generated from it.
+ * Returns 0, WSC_EINVAL, WSC_ENOTFOUND (no such handler), WSC_ECONFIG (a
+ * schema does not compile; `err` says which and why), WSC_ENOMEM.
+ * Ownership: copies everything. Thread: before the consumer is given to a
+ * server. Since: 0.2 */
+WSC_API int wsc_consumer_document(wsc_consumer *c, wsc_handler_kind kind,
+                                  const char *action,
+                                  const wsc_handler_doc *doc, char *err,
+                                  size_t errlen);
+
+/* Chanx's consumer options. The config's "consumers": {"<name>": {...}}
+ * overrides each key it names (same names). */
+typedef struct wsc_consumer_options {
+  size_t struct_size; /* set by wsc_consumer_options_init */
+  /* The key that picks the handler of client messages; "action" when NULL.
+   * Events are always routed by "action". */
+  const char *discriminator_field;
+  /* Nonzero: keys of client messages are snake_cased before routing and
+   * validation (roomName -> room_name) and keys of every frame sent to the
+   * client are camelCased (status_code -> statusCode). Values are left
+   * alone. */
+  int camelize;
+  /* Nonzero: {"action":"complete","payload":null} after each client frame
+   * has been handled (errors included), {"action":"group_complete",...}
+   * after each relayed group message and {"action":"event_complete",...}
+   * after each channel-layer event. */
+  int send_completion;
+  /* Nonzero: {"action":"authentication","payload":{"status_code":200,
+   * "status_text":"OK","data":{"detail":"OK"}}} once the connection opens.
+   * A connection the authenticate hook refuses is then accepted, told the
+   * refusal in the same format (e.g. status_code 403, "Forbidden", detail
+   * "You do not have permission to perform this action.") and closed with
+   * 4000 + (status - 400) (403 -> 4003; 5xx -> 1011), instead of getting an
+   * HTTP error; no handler or hook but authenticate runs for it. */
+  int send_authentication_message;
+  /* Nonzero: every frame received and sent is logged at WSC_LOG_INFO
+   * ("Websocket received: ..."), except the actions listed below and the
+   * completion actions. */
+  int log_websocket_message;
+  const char *const *log_ignored_actions;
+  size_t n_log_ignored_actions;
+} wsc_consumer_options;
+
+/* Defaults: "action", everything off. Since: 0.2 */
+WSC_API void wsc_consumer_options_init(wsc_consumer_options *o);
+
+/* Set the options (copied). Returns 0, WSC_EINVAL (NULL, too small a
+ * struct, an empty discriminator), WSC_ENOMEM. Thread: before the consumer
+ * is given to a server. Since: 0.2 */
+WSC_API int wsc_consumer_set_options(wsc_consumer *c,
+                                     const wsc_consumer_options *o);
 
 WSC_END_DECLS
 
