@@ -155,6 +155,30 @@ class conn {
 
 class server;
 
+// Documentation for a handler (Chanx's ws_handler/event_handler arguments):
+//   chat.on(handle_chat, wsc::doc().summary("Handle chat messages")
+//                                  .output<ChatNotificationMessage>());
+// The input schema always comes from the handler's message type, the output
+// schema from its return type unless output<T>() names one.
+class doc {
+ public:
+  doc &summary(std::string s) { summary_ = std::move(s); return *this; }
+  doc &description(std::string s) { description_ = std::move(s); return *this; }
+  doc &tags(std::vector<std::string> t) { tags_ = std::move(t); return *this; }
+  template <class M>
+  doc &output() {
+    output_ = schema<M>();
+    return *this;
+  }
+
+ private:
+  template <class...>
+  friend class consumer;
+  std::string summary_, description_;
+  std::vector<std::string> tags_;
+  std::optional<std::string> output_;
+};
+
 // A consumer. `Events...`, when given, are the only event types that
 // broadcast_event / send_event accept (Chanx's generic parameter); with none,
 // any event type is accepted.
@@ -194,26 +218,33 @@ class consumer {
   // A WebSocket handler: f(conn&, const M&) where M is a message type; its
   // action picks the handler. A returned value is sent to the sender. Input
   // that does not decode into M gets Pydantic-style errors, per field.
+  // M's JSON Schema is checked by the core before the handler runs.
   template <class F>
-  consumer &on(F &&f) {
-    return add<F>(std::forward<F>(f), wsc_consumer_on, true);
+  consumer &on(F &&f, const doc &d = doc()) {
+    return add<F>(std::forward<F>(f), wsc_consumer_on, true, d);
   }
   // An event handler: the same, for channel-layer events; a returned value
-  // goes to this connection's client. Undecodable events are logged.
+  // goes to this connection's client. Events that do not match are logged.
   template <class F>
-  consumer &on_event(F &&f) {
-    return add<F>(std::forward<F>(f), wsc_consumer_on_event, false);
+  consumer &on_event(F &&f, const doc &d = doc()) {
+    return add<F>(std::forward<F>(f), wsc_consumer_on_event, false, d);
   }
 
   // The same with a member function: on(this, &MyConsumer::handle_chat).
   // `obj` must outlive the server.
   template <class C, class R, class M>
-  consumer &on(C *obj, R (C::*fn)(conn &, const M &)) {
-    return on([obj, fn](conn &c, const M &m) -> R { return (obj->*fn)(c, m); });
+  consumer &on(C *obj, R (C::*fn)(conn &, const M &), const doc &d = doc()) {
+    return on([obj, fn](conn &c, const M &m) -> R { return (obj->*fn)(c, m); }, d);
   }
   template <class C, class R, class M>
-  consumer &on_event(C *obj, R (C::*fn)(conn &, const M &)) {
-    return on_event([obj, fn](conn &c, const M &m) -> R { return (obj->*fn)(c, m); });
+  consumer &on_event(C *obj, R (C::*fn)(conn &, const M &), const doc &d = doc()) {
+    return on_event([obj, fn](conn &c, const M &m) -> R { return (obj->*fn)(c, m); }, d);
+  }
+
+  // Chanx's options (send_completion, camelize, ...); see wsc_consumer_options.
+  consumer &options(const wsc_consumer_options &o) {
+    detail::check(wsc_consumer_set_options(live(), &o), "options");
+    return *this;
   }
 
   // Lifecycle hooks (each replaces the previous one of its kind).
@@ -243,7 +274,7 @@ class consumer {
   }
 
   template <class F, class Reg>
-  consumer &add(F &&f, Reg reg, bool ws) {
+  consumer &add(F &&f, Reg reg, bool ws, const doc &d) {
     using M = detail::arg_t<F, 1>;
     using R = typename detail::callable<F>::result;
     static_assert(is_message<M>::value,
@@ -270,9 +301,33 @@ class consumer {
           }
           return 0;
         });
-    detail::check(reg(target, M::action, detail::trampoline, box, detail::box_free),
-                  std::string(ws ? "on" : "on_event") + "('" + M::action + "')");
+    std::string where = std::string(ws ? "on" : "on_event") + "('" + M::action + "')";
+    detail::check(reg(target, M::action, detail::trampoline, box, detail::box_free), where);
+    document<M, R>(ws, d, where);
     return *this;
+  }
+
+  template <class M, class R>
+  void document(bool ws, const doc &d, const std::string &where) {
+    std::string in = schema<M>(), out;
+    if (d.output_)
+      out = *d.output_;
+    else if constexpr (has_fields<R>::value)
+      out = schema<R>();
+    std::vector<const char *> tags;
+    for (const auto &t : d.tags_) tags.push_back(t.c_str());
+    wsc_handler_doc hd;
+    wsc_handler_doc_init(&hd);
+    hd.input_schema = in.c_str();
+    hd.output_schema = out.empty() ? nullptr : out.c_str();
+    hd.summary = d.summary_.empty() ? nullptr : d.summary_.c_str();
+    hd.description = d.description_.empty() ? nullptr : d.description_.c_str();
+    hd.tags = tags.data();
+    hd.ntags = tags.size();
+    char err[WSC_ERRBUF_SIZE] = "";
+    detail::check(wsc_consumer_document(c_.get(), ws ? WSC_WS_HANDLER : WSC_EVENT_HANDLER,
+                                        M::action, &hd, err, sizeof err),
+                  where, err);
   }
 
   struct hooks {

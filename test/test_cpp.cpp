@@ -138,7 +138,7 @@ TEST(Server, TypedRoundTripErrorsThrowsAndVoid) {
             "{\"action\":\"error\",\"payload\":["
             "{\"type\":\"string_type\",\"loc\":[\"shape\",\"payload\",\"name\"],\"msg\":\"Input should be a valid string\"},"
             "{\"type\":\"missing\",\"loc\":[\"shape\",\"payload\",\"points\",0,\"y\"],\"msg\":\"Field required\"},"
-            "{\"type\":\"int_type\",\"loc\":[\"shape\",\"payload\",\"points\",1,\"x\"],\"msg\":\"Input should be a valid integer\"},"
+            "{\"type\":\"int_from_float\",\"loc\":[\"shape\",\"payload\",\"points\",1,\"x\"],\"msg\":\"Input should be a valid integer, got a number with a fractional part\"},"
             "{\"type\":\"bool_type\",\"loc\":[\"shape\",\"payload\",\"filled\"],\"msg\":\"Input should be a valid boolean\"},"
             "{\"type\":\"missing\",\"loc\":[\"shape\",\"payload\",\"extra\"],\"msg\":\"Field required\"}]}");
   wst_send_text(c, "{\"action\":\"chat\"}");

@@ -210,8 +210,11 @@ void from_cjson(const cJSON *j, T &out, detail::loc_t &loc, std::vector<field_er
     else add_error(errs, loc, "bool_type", "Input should be a valid boolean");
   } else if constexpr (std::is_integral_v<T>) {
     double d = cJSON_IsNumber(j) ? j->valuedouble : NAN;
-    if (!cJSON_IsNumber(j) || d != std::floor(d))
+    if (!cJSON_IsNumber(j))
       add_error(errs, loc, "int_type", "Input should be a valid integer");
+    else if (d != std::floor(d))
+      add_error(errs, loc, "int_from_float",
+                "Input should be a valid integer, got a number with a fractional part");
     else if (d < static_cast<double>(std::numeric_limits<T>::min()) ||
              d > static_cast<double>(std::numeric_limits<T>::max()))
       add_error(errs, loc, "int_overflow", "Input is out of range for this integer");
