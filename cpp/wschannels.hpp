@@ -52,19 +52,22 @@ inline void check(int rc, const std::string &what, const char *detail = nullptr)
 
 // The arguments and result of a callable (lambdas, functions, functors).
 template <class F>
-struct callable : callable<decltype(&std::decay_t<F>::operator())> {};
+struct signature : signature<decltype(&F::operator())> {};
 template <class C, class R, class... A>
-struct callable<R (C::*)(A...) const> {
+struct signature<R (C::*)(A...) const> {
   using result = R;
   using args = std::tuple<A...>;
 };
 template <class C, class R, class... A>
-struct callable<R (C::*)(A...)> : callable<R (C::*)(A...) const> {};
+struct signature<R (C::*)(A...)> : signature<R (C::*)(A...) const> {};
 template <class R, class... A>
-struct callable<R (*)(A...)> {
+struct signature<R (*)(A...)> {
   using result = R;
   using args = std::tuple<A...>;
 };
+// Functions, function references and pointers decay to pointers first.
+template <class F>
+struct callable : signature<std::decay_t<F>> {};
 template <class F, std::size_t I>
 using arg_t = std::decay_t<std::tuple_element_t<I, typename callable<F>::args>>;
 

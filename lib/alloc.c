@@ -79,3 +79,5 @@ int wsc__grow(void **arr, size_t *cap, size_t need, size_t elem) {
   *cap = ncap;
   return 0;
 }
+
+void wsc_free(void *p) { wsc__free(p); }

@@ -472,11 +472,39 @@ static int load_consumers(wsc__config *cfg, const cJSON *o, char *err,
   return 0;
 }
 
+static int load_asyncapi(wsc__config *cfg, const cJSON *o, char *err,
+                         size_t errlen) {
+  static const char *const keys[] = {"enabled", "path",        "title",
+                                     "version", "description", "server",
+                                     NULL};
+  wsc__asyncapi_cfg *a = &cfg->asyncapi;
+  if (cJSON_IsBool(o)) { /* "asyncapi": false */
+    a->enabled = cJSON_IsTrue(o);
+    return 0;
+  }
+  int rc = wsc__cfg_check_keys(o, keys, "asyncapi", err, errlen);
+  if (!rc) rc = get_bool(o, "enabled", &a->enabled, "asyncapi", err, errlen);
+  if (!rc) rc = get_string(o, "path", &a->path, "asyncapi", err, errlen);
+  if (!rc) rc = get_string(o, "title", &a->title, "asyncapi", err, errlen);
+  if (!rc) rc = get_string(o, "version", &a->version, "asyncapi", err, errlen);
+  if (!rc)
+    rc = get_string(o, "description", &a->description, "asyncapi", err,
+                    errlen);
+  if (!rc) rc = get_string(o, "server", &a->server, "asyncapi", err, errlen);
+  if (rc) return rc;
+  size_t n = strlen(a->path);
+  if (a->path[0] != '/' || strchr(a->path, '?') || strchr(a->path, '{'))
+    return fail(err, errlen, WSC_ECONFIG,
+                "asyncapi.path: expected a path like \"/asyncapi\"");
+  while (n > 1 && a->path[n - 1] == '/') a->path[--n] = '\0';
+  return 0;
+}
+
 static int load_doc(wsc__config *cfg, const cJSON *doc, char *err,
                     size_t errlen) {
   static const char *const keys[] = {"listen",    "limits",  "keepalive",
                                      "allowed_origins", "layers",  "routes",
-                                     "consumers", NULL};
+                                     "consumers", "asyncapi", NULL};
   int rc = wsc__cfg_check_keys(doc, keys, "", err, errlen);
   const cJSON *o;
   if (!rc && (o = cJSON_GetObjectItemCaseSensitive(doc, "listen")))
@@ -496,6 +524,8 @@ static int load_doc(wsc__config *cfg, const cJSON *doc, char *err,
   }
   if (!rc && (o = cJSON_GetObjectItemCaseSensitive(doc, "consumers")))
     rc = load_consumers(cfg, o, err, errlen);
+  if (!rc && (o = cJSON_GetObjectItemCaseSensitive(doc, "asyncapi")))
+    rc = load_asyncapi(cfg, o, err, errlen);
   return rc;
 }
 
@@ -516,6 +546,11 @@ int wsc__config_load(wsc__config *cfg, const wsc_server_options *opts,
                      char *err, size_t errlen) {
   memset(cfg, 0, sizeof *cfg);
   int rc = 0;
+  cfg->asyncapi.enabled = 1;
+  if (!(cfg->asyncapi.path = wsc__strdup("/asyncapi")) ||
+      !(cfg->asyncapi.title = wsc__strdup("AsyncAPI Documentation")) ||
+      !(cfg->asyncapi.version = wsc__strdup("1.0.0")))
+    rc = WSC_ENOMEM;
   if (!(cfg->host = wsc__strdup(opts->host ? opts->host : "127.0.0.1")))
     rc = WSC_ENOMEM;
   cfg->port = opts->port;
@@ -551,6 +586,11 @@ int wsc__config_load(wsc__config *cfg, const wsc_server_options *opts,
 
 void wsc__config_clear(wsc__config *cfg) {
   wsc__free(cfg->host);
+  wsc__free(cfg->asyncapi.path);
+  wsc__free(cfg->asyncapi.title);
+  wsc__free(cfg->asyncapi.version);
+  wsc__free(cfg->asyncapi.description);
+  wsc__free(cfg->asyncapi.server);
   free_strv(cfg->origins, cfg->norigins);
   for (size_t i = 0; i < cfg->nlayers; i++) {
     wsc__free(cfg->layers[i].alias);

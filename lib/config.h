@@ -37,6 +37,16 @@ typedef struct wsc__consumer_cfg {
   int has_log_ignored;
 } wsc__consumer_cfg;
 
+/* "asyncapi": the generated document and where it is served. */
+typedef struct wsc__asyncapi_cfg {
+  int enabled;       /* default 1 */
+  char *path;        /* "/asyncapi": serves <path>/, <path>/docs/, <path>/schema/ */
+  char *title;       /* "AsyncAPI Documentation" */
+  char *version;     /* "1.0.0" */
+  char *description; /* NULL: none */
+  char *server;      /* host[:port] clients connect to; NULL: the request's Host */
+} wsc__asyncapi_cfg;
+
 typedef struct wsc__config {
   char *host;
   int port;
@@ -52,6 +62,7 @@ typedef struct wsc__config {
   size_t nroutes;
   wsc__consumer_cfg *consumers;
   size_t nconsumers;
+  wsc__asyncapi_cfg asyncapi;
 } wsc__config;
 
 /* Fill `cfg` from the options struct, then apply opts->config_json on top.

@@ -6,6 +6,7 @@
 
 #include "alloc.h"
 #include "consumer.h"
+#include "http.h"
 #include "message.h"
 #include "relay.h"
 #include "wschannels/error.h"
@@ -230,6 +231,14 @@ static int lws_cb(struct lws *wsi, enum lws_callback_reasons reason,
   switch (reason) {
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
       return srv ? on_confirm_upgrade(srv, wsi) : -1;
+    case LWS_CALLBACK_HTTP:
+      return srv && user ? wsc__http_request(srv, wsi, user, in) : -1;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      return user ? wsc__http_writeable(wsi, user) : -1;
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+      if (!c) wsc__http_release(user);
+      return lws_callback_http_dummy(wsi, reason, user, in, len);
     case LWS_CALLBACK_ESTABLISHED:
       return c ? wsc__conn_on_established(c, wsi) : -1;
     case LWS_CALLBACK_RECEIVE:
@@ -271,6 +280,7 @@ static int start_lws(wsc_server *srv, char *err, size_t errlen) {
   srv->protocols[0].name = "wschannels";
   srv->protocols[0].callback = lws_cb;
   srv->protocols[0].rx_buffer_size = WSC__RX_BUFFER;
+  srv->protocols[0].per_session_data_size = sizeof(wsc__http_session);
   srv->protocols[0].tx_packet_size = WSC__TX_PACKET;
   /* Clients without Sec-WebSocket-Protocol must land on our protocol. */
   srv->pvo_default.name = "default";

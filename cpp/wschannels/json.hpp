@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -84,12 +85,28 @@ constexpr field<T, M> make_field(const char *n, M T::*m) {
 
 using loc_t = std::vector<std::variant<std::string, long>>;
 
+// "ns::ChatMessage" -> "ChatMessage": what Pydantic calls the model.
+inline const char *short_name(const char *n) {
+  const char *s = n;
+  for (const char *p = n; *p; p++)
+    if (p[0] == ':' && p[1] == ':') s = p + 2;
+  return s;
+}
+
 }  // namespace detail
 
 // Specialized by WSC_FIELDS: `static constexpr auto list()` returns a tuple of
 // detail::field, and `name` is the type's name.
 template <class T>
 struct fields;
+
+// Specialized by WSC_DEFAULTS: the fields that may be missing from the JSON
+// and then keep the value their member initializer gives them (Pydantic's
+// `type: str = "user"`); the schema lists that value as "default".
+template <class T>
+struct field_defaults {
+  static bool has(const char *) { return false; }
+};
 
 template <class T, class = void>
 struct has_fields : std::false_type {};
@@ -176,7 +193,7 @@ void decode_object(const cJSON *j, T &out, loc_t &loc, std::vector<field_error> 
   if (!cJSON_IsObject(j)) {
     add_error(errs, loc, "model_type",
               std::string("Input should be a valid dictionary or instance of ") +
-                  fields<T>::name);
+                  short_name(fields<T>::name));
     return;
   }
   std::apply(
@@ -187,7 +204,8 @@ void decode_object(const cJSON *j, T &out, loc_t &loc, std::vector<field_error> 
           loc.emplace_back(std::string(fd.name));
           if (!v) {
             if constexpr (!is_optional<M>::value && !std::is_same_v<M, none>)
-              add_error(errs, loc, "missing", "Field required");
+              if (!field_defaults<T>::has(fd.name))
+                add_error(errs, loc, "missing", "Field required");
           } else {
             from_cjson(v, out.*(fd.member), loc, errs);
           }
@@ -310,7 +328,7 @@ cJSON *schema_cjson() {
   } else {
     static_assert(has_fields<T>::value,
                   "wschannels: describe this type with WSC_FIELDS(Type, field, ...)");
-    cJSON_AddStringToObject(s, "title", fields<T>::name);
+    cJSON_AddStringToObject(s, "title", detail::short_name(fields<T>::name));
     cJSON_AddStringToObject(s, "type", "object");
     cJSON *props = cJSON_AddObjectToObject(s, "properties");
     cJSON *req = cJSON_AddArrayToObject(s, "required");
@@ -324,9 +342,16 @@ cJSON *schema_cjson() {
         [&](auto... f) {
           auto one = [&](auto fd) {
             using M = std::remove_reference_t<decltype(std::declval<T &>().*(fd.member))>;
-            cJSON_AddItemToObject(props, fd.name, schema_cjson<M>());
-            if constexpr (!is_optional<M>::value && !std::is_same_v<M, none>)
+            cJSON *ps = schema_cjson<M>();
+            cJSON_AddItemToObject(props, fd.name, ps);
+            if (field_defaults<T>::has(fd.name)) {
+              T init{};
+              cJSON_AddItemToObject(ps, "default", to_cjson(init.*(fd.member)));
+            } else if constexpr (std::is_same_v<M, none> || is_optional<M>::value) {
+              cJSON_AddItemToObject(ps, "default", cJSON_CreateNull());
+            } else {
               cJSON_AddItemToArray(req, cJSON_CreateString(fd.name));
+            }
           };
           (one(f), ...);
         },
@@ -371,6 +396,19 @@ std::string schema() {
 #define WSC__FIELDLIST(T, ...)                                                          \
   WSC__CAT(WSC__F, WSC__N(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, \
                           2, 1))(T, __VA_ARGS__)
+
+// Names the fields of T that have defaults (at namespace scope):
+//   struct NotificationPayload { std::string type = "user"; std::string message; };
+//   WSC_DEFAULTS(NotificationPayload, "type")
+#define WSC_DEFAULTS(T, ...)                                      \
+  template <>                                                     \
+  struct wsc::field_defaults<T> {                                 \
+    static bool has(const char *n) {                              \
+      for (const char *d : {__VA_ARGS__})                         \
+        if (std::string(d) == n) return true;                     \
+      return false;                                               \
+    }                                                             \
+  };
 
 // Describes a struct's fields (at namespace scope, outside any namespace).
 #define WSC_FIELDS(T, ...)                                              \

@@ -23,6 +23,10 @@ typedef struct wsc_allocator {
  * has been freed (like uv_replace_allocator). Since: 0.1 */
 WSC_API int wsc_set_allocator(const wsc_allocator *a);
 
+/* Free memory the library returned to the caller (wsc_server_asyncapi).
+ * NULL is a no-op. Thread: any. Since: 0.2 */
+WSC_API void wsc_free(void *p);
+
 WSC_END_DECLS
 
 #endif

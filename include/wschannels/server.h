@@ -178,6 +178,15 @@ WSC_API int wsc_server_broadcast_message_threadsafe(wsc_server *srv,
  * Returns 0, or WSC_ECLOSED if it is already closing. Thread: any. */
 WSC_API int wsc_server_stop_threadsafe(wsc_server *srv);
 
+/* The AsyncAPI 3.0 document (JSON) generated from this server's routes and
+ * consumers: what the server serves at <asyncapi.path>/schema/. `host` (may
+ * be NULL) is the host[:port] clients connect to; NULL uses the listening
+ * address; the config's asyncapi.server wins over both.
+ * Returns 0 with *out (free with wsc_free) and *len (if not NULL), or
+ * WSC_EINVAL, WSC_ETHREAD, WSC_ENOMEM. Thread: the loop thread. Since: 0.2 */
+WSC_API int wsc_server_asyncapi(wsc_server *srv, const char *host, char **out,
+                                size_t *len);
+
 WSC_END_DECLS
 
 #endif
