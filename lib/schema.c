@@ -210,6 +210,8 @@ static int compile_object(cctx *cx, const cJSON *j, int depth, node *n) {
     cJSON_ArrayForEach(p, props) {
       int i = add_prop(n, &cap, p->string);
       if (i < 0) return i;
+      if (n->props[i].schema)
+        return cfail(cx, "property '%s' is defined twice", p->string);
       char key[300];
       snprintf(key, sizeof key, "properties/%s", p->string);
       int rc = compile_at(cx, p, key, depth, &n->props[i].schema);

@@ -269,6 +269,9 @@ static void test_bad_schemas(void) {
   refused("{\"required\":\"a\"}", "required must be an array");
   refused("{\"additionalProperties\":{}}", "additionalProperties must be");
   refused("{\"maxLenght\":3}", "keyword 'maxLenght' is not supported");
+  /* found by the fuzzer: a key given twice used to leak the first schema */
+  refused("{\"properties\":{\"a\":{},\"a\":{\"type\":\"string\"}}}",
+          "property 'a' is defined twice");
   /* too deep */
   char deep[2000] = "";
   for (int i = 0; i < 70; i++) strcat(deep, "{\"items\":");
