@@ -1,0 +1,214 @@
+/* The AsyncAPI document from the C API: handler docs declared in C show up
+ * as operations with their summaries, tags, schemas and replies; the config
+ * moves, retitles or turns off what the server serves over HTTP; and
+ * wsc_server_asyncapi returns the same document. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "helpers/check.h"
+#include "helpers/server_thread.h"
+
+/* GET `path` over a real socket; returns the whole response (malloc'd). */
+static char *http_get(int port, const char *path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct timeval tv = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+  char req[512];
+  int n = snprintf(req, sizeof req,
+                   "GET %s HTTP/1.1\r\nHost: docs.example:%d\r\nConnection: "
+                   "close\r\n\r\n",
+                   path, port);
+  CHECK(write(fd, req, (size_t)n) == n);
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  ssize_t r;
+  while ((r = read(fd, buf + len, cap - len - 1)) > 0) {
+    len += (size_t)r;
+    if (len + 1 == cap) buf = realloc(buf, cap *= 2);
+  }
+  buf[len] = '\0';
+  close(fd);
+  return buf;
+}
+
+static int status_of(const char *resp) {
+  int st = 0;
+  sscanf(resp, "HTTP/1.1 %d", &st);
+  return st;
+}
+
+static cJSON *body_json(const char *resp) {
+  const char *b = strstr(resp, "\r\n\r\n");
+  CHECK(b);
+  cJSON *j = cJSON_Parse(b + 4);
+  CHECK(j);
+  return j;
+}
+
+static int on_any(wsc_conn *c, const cJSON *m, void *ud) {
+  (void)c, (void)m, (void)ud;
+  return 0;
+}
+
+static wsc_consumer *documented(void) {
+  wsc_consumer *c;
+  CHECK_OK(wsc_consumer_new("orders", &c));
+  CHECK_OK(wsc_consumer_set_description(c, "Order updates"));
+  CHECK_OK(wsc_consumer_add_tag(c, "shop"));
+  CHECK_OK(wsc_consumer_on(c, "place", on_any, NULL, NULL));
+  CHECK_OK(wsc_consumer_on(c, "log", on_any, NULL, NULL));
+  CHECK_OK(wsc_consumer_on_event(c, "shipped", on_any, NULL, NULL));
+  CHECK_OK(wsc_consumer_on_event(c, "internal", on_any, NULL, NULL));
+  wsc_handler_doc d;
+  wsc_handler_doc_init(&d);
+  static const char *const tags[] = {"orders", "write"};
+  d.input_schema =
+      "{\"type\":\"object\",\"properties\":{\"action\":{\"const\":\"place\"},"
+      "\"payload\":{\"type\":\"object\",\"properties\":{\"sku\":{\"type\":"
+      "\"string\"}},\"required\":[\"sku\"]}}}";
+  d.output_schema =
+      "{\"title\":\"OrderPlaced\",\"type\":\"object\",\"properties\":{"
+      "\"action\":{\"const\":\"order_placed\"}}}";
+  d.summary = "Place an order";
+  d.description = "Replies with the order id";
+  d.tags = tags;
+  d.ntags = 2;
+  char err[WSC_ERRBUF_SIZE];
+  CHECK_OK(wsc_consumer_document(c, WSC_WS_HANDLER, "place", &d, err, sizeof err));
+  wsc_handler_doc_init(&d);
+  d.output_schema =
+      "{\"type\":\"object\",\"properties\":{\"action\":{\"const\":"
+      "\"order_shipped\"}}}";
+  CHECK_OK(wsc_consumer_document(c, WSC_EVENT_HANDLER, "shipped", &d, err,
+                                 sizeof err));
+  return c;
+}
+
+static const cJSON *at(const cJSON *j, const char *path) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *k = strtok(buf, "/"); k && j; k = strtok(NULL, "/"))
+    j = cJSON_GetObjectItemCaseSensitive(j, k);
+  return j;
+}
+
+static const char *str_at(const cJSON *j, const char *path) {
+  const cJSON *v = at(j, path);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void check_document(const cJSON *doc, const char *host) {
+  CHECK_STREQ(str_at(doc, "asyncapi"), "3.0.0");
+  CHECK_STREQ(str_at(doc, "info/title"), "Shop <API>");
+  CHECK_STREQ(str_at(doc, "info/version"), "1.0.0"); /* default kept */
+  CHECK_STREQ(str_at(doc, "servers/development/host"), host);
+  CHECK_STREQ(str_at(doc, "channels/orders/address"), "/shop/{shop_id}/orders");
+  CHECK(at(doc, "channels/orders/parameters/shop_id"));
+  CHECK_STREQ(str_at(doc, "channels/orders/description"), "Order updates");
+  const cJSON *place = at(doc, "operations/orders_receive_place");
+  CHECK_STREQ(str_at(place, "action"), "receive");
+  CHECK_STREQ(str_at(place, "summary"), "Place an order");
+  CHECK_STREQ(str_at(place, "description"), "Replies with the order id");
+  CHECK_EQ(cJSON_GetArraySize(at(place, "tags")), 2);
+  /* no title: named after the action */
+  CHECK_STREQ(cJSON_GetArrayItem(at(place, "messages"), 0)->child->valuestring,
+              "#/channels/orders/messages/PlaceMessage");
+  CHECK_STREQ(cJSON_GetArrayItem(at(place, "reply/messages"), 0)->child->valuestring,
+              "#/channels/orders/messages/OrderPlaced");
+  CHECK_STREQ(str_at(doc, "components/messages/PlaceMessage/payload/properties/"
+                          "payload/properties/sku/type"),
+              "string");
+  /* a handler without docs is still listed, without a reply */
+  const cJSON *log = at(doc, "operations/orders_receive_log");
+  CHECK(log && !at(log, "reply"));
+  /* the built-in ping, with its pong reply */
+  CHECK(at(doc, "operations/orders_receive_ping/reply"));
+  /* an event handler with an output: send; one without: not documented */
+  CHECK_STREQ(str_at(doc, "operations/orders_send_shipped/action"), "send");
+  CHECK(at(doc, "components/messages/OrderShippedMessage"));
+  CHECK(!at(doc, "operations/orders_send_internal"));
+}
+
+typedef struct api_call {
+  const char *host;
+  char *out;
+} api_call;
+
+static void from_api(wsc_server *srv, void *ud) {
+  api_call *c = ud;
+  size_t len = 0;
+  CHECK_OK(wsc_server_asyncapi(srv, c->host, &c->out, &len));
+  CHECK_EQ(len, strlen(c->out));
+}
+
+int main(void) {
+  wsc_consumer *c = documented();
+  wst_server *s = wst_server_start(
+      "{\"routes\":[{\"path\":\"/shop/{shop_id}/orders\",\"consumer\":\"orders\"}],"
+      "\"asyncapi\":{\"path\":\"/docs/api/\",\"title\":\"Shop <API>\"}}",
+      &c, 1);
+  int port = wst_port(s);
+  /* served under the configured path; the default one is a 404 */
+  char *r = http_get(port, "/docs/api/schema/");
+  CHECK_EQ(status_of(r), 200);
+  CHECK_CONTAINS(r, "content-type: application/json");
+  cJSON *doc = body_json(r);
+  char host[64];
+  snprintf(host, sizeof host, "docs.example:%d", port); /* the Host header */
+  check_document(doc, host);
+  /* the C API gives the same document */
+  api_call call = {host, NULL};
+  wst_call(s, from_api, &call);
+  cJSON *same = cJSON_Parse(call.out);
+  CHECK(cJSON_Compare(doc, same, 1));
+  cJSON_Delete(same);
+  wsc_free(call.out);
+  cJSON_Delete(doc);
+  free(r);
+  r = http_get(port, "/docs/api/");
+  CHECK_EQ(status_of(r), 200);
+  CHECK_CONTAINS(r, "<title>Shop &lt;API&gt;</title>"); /* escaped */
+  CHECK_CONTAINS(r, "\"/docs/api/schema/\"");
+  free(r);
+  r = http_get(port, "/asyncapi/schema/");
+  CHECK_EQ(status_of(r), 404);
+  free(r);
+  wst_server_stop(s);
+
+  /* turned off: nothing is served */
+  c = documented();
+  s = wst_server_start(
+      "{\"routes\":[{\"path\":\"/o\",\"consumer\":\"orders\"}],\"asyncapi\":false}",
+      &c, 1);
+  r = http_get(wst_port(s), "/asyncapi/schema/");
+  CHECK_EQ(status_of(r), 404);
+  free(r);
+  r = http_get(wst_port(s), "/asyncapi/");
+  CHECK_EQ(status_of(r), 404);
+  free(r);
+  wst_server_stop(s);
+
+  /* a bad path in the config is refused */
+  c = documented();
+  wsc_server_options o;
+  wsc_server_options_init(&o);
+  o.port = 0;
+  o.consumers = &c;
+  o.n_consumers = 1;
+  o.config_json = "{\"asyncapi\":{\"path\":\"docs\"}}";
+  char err[WSC_ERRBUF_SIZE];
+  wsc_server *srv = NULL;
+  CHECK_EQ(wsc_server_new(&o, &srv, err, sizeof err), WSC_ECONFIG);
+  CHECK_CONTAINS(err, "asyncapi.path: expected a path");
+  wsc_consumer_free(c);
+  printf("ok\n");
+  return 0;
+}
