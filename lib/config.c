@@ -500,11 +500,22 @@ static int load_asyncapi(wsc__config *cfg, const cJSON *o, char *err,
   return 0;
 }
 
+static int load_http(wsc__config *cfg, const cJSON *o, char *err,
+                     size_t errlen) {
+  static const char *const keys[] = {"static_dir", "index", NULL};
+  int rc = wsc__cfg_check_keys(o, keys, "http", err, errlen);
+  if (!rc) rc = get_string(o, "static_dir", &cfg->static_dir, "http", err, errlen);
+  if (!rc) rc = get_string(o, "index", &cfg->static_index, "http", err, errlen);
+  if (!rc && strchr(cfg->static_index, '/'))
+    rc = fail(err, errlen, WSC_ECONFIG, "http.index: expected a file name");
+  return rc;
+}
+
 static int load_doc(wsc__config *cfg, const cJSON *doc, char *err,
                     size_t errlen) {
   static const char *const keys[] = {"listen",    "limits",  "keepalive",
                                      "allowed_origins", "layers",  "routes",
-                                     "consumers", "asyncapi", NULL};
+                                     "consumers", "asyncapi", "http", NULL};
   int rc = wsc__cfg_check_keys(doc, keys, "", err, errlen);
   const cJSON *o;
   if (!rc && (o = cJSON_GetObjectItemCaseSensitive(doc, "listen")))
@@ -526,6 +537,8 @@ static int load_doc(wsc__config *cfg, const cJSON *doc, char *err,
     rc = load_consumers(cfg, o, err, errlen);
   if (!rc && (o = cJSON_GetObjectItemCaseSensitive(doc, "asyncapi")))
     rc = load_asyncapi(cfg, o, err, errlen);
+  if (!rc && (o = cJSON_GetObjectItemCaseSensitive(doc, "http")))
+    rc = load_http(cfg, o, err, errlen);
   return rc;
 }
 
@@ -549,7 +562,8 @@ int wsc__config_load(wsc__config *cfg, const wsc_server_options *opts,
   cfg->asyncapi.enabled = 1;
   if (!(cfg->asyncapi.path = wsc__strdup("/asyncapi")) ||
       !(cfg->asyncapi.title = wsc__strdup("AsyncAPI Documentation")) ||
-      !(cfg->asyncapi.version = wsc__strdup("1.0.0")))
+      !(cfg->asyncapi.version = wsc__strdup("1.0.0")) ||
+      !(cfg->static_index = wsc__strdup("index.html")))
     rc = WSC_ENOMEM;
   if (!(cfg->host = wsc__strdup(opts->host ? opts->host : "127.0.0.1")))
     rc = WSC_ENOMEM;
@@ -591,6 +605,8 @@ void wsc__config_clear(wsc__config *cfg) {
   wsc__free(cfg->asyncapi.version);
   wsc__free(cfg->asyncapi.description);
   wsc__free(cfg->asyncapi.server);
+  wsc__free(cfg->static_dir);
+  wsc__free(cfg->static_index);
   free_strv(cfg->origins, cfg->norigins);
   for (size_t i = 0; i < cfg->nlayers; i++) {
     wsc__free(cfg->layers[i].alias);

@@ -63,6 +63,8 @@ typedef struct wsc__config {
   wsc__consumer_cfg *consumers;
   size_t nconsumers;
   wsc__asyncapi_cfg asyncapi;
+  char *static_dir;   /* "http.static_dir": files served at "/"; NULL: none */
+  char *static_index; /* "http.index": for paths ending in "/" */
 } wsc__config;
 
 /* Fill `cfg` from the options struct, then apply opts->config_json on top.

@@ -2,18 +2,21 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libwebsockets.h>
 
 #include "alloc.h"
 #include "asyncapi.h"
 #include "server.h"
+#include "wschannels/error.h"
 
 /* lib/asyncapi_page.html, embedded by cmake/embed.cmake. */
 extern const unsigned char wsc__asyncapi_page[];
 extern const size_t wsc__asyncapi_page_len;
 
 #define CHUNK 16384
+#define MAX_STATIC_FILE (16u << 20)
 
 /* Appends `s` (n bytes) to the body. */
 static int put(wsc__http_session *s, size_t *cap, const char *p, size_t n) {
@@ -86,11 +89,61 @@ static int is(const char *rest, const char *name) {
   return strncmp(rest, name, n) == 0 && (rest[n] == '\0' || strcmp(rest + n, "/") == 0);
 }
 
+static const wsc__http_content *registered(const wsc_server *srv,
+                                           const char *uri) {
+  for (size_t i = 0; i < srv->ncontents; i++)
+    if (strcmp(srv->contents[i].path, uri) == 0) return &srv->contents[i];
+  return NULL;
+}
+
+static const char *type_of(const char *file) {
+  static const char *const types[][2] = {
+      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},   {".json", "application/json"},
+      {".svg", "image/svg+xml"},             {".png", "image/png"},
+      {".ico", "image/x-icon"},              {".txt", "text/plain; charset=utf-8"}};
+  const char *dot = strrchr(file, '.');
+  for (size_t i = 0; dot && i < sizeof types / sizeof *types; i++)
+    if (strcmp(dot, types[i][0]) == 0) return types[i][1];
+  return "application/octet-stream";
+}
+
+/* A file under http.static_dir. Paths with "..", hidden names or
+ * backslashes are not served. Returns 0 (found, read into the body),
+ * 1 (not found), -1 (out of memory). */
+static int static_file(const wsc_server *srv, const char *uri,
+                       wsc__http_session *s, const char **type) {
+  if (!srv->cfg.static_dir || uri[0] != '/' || strstr(uri, "/.") ||
+      strchr(uri, '\\'))
+    return 1;
+  char path[1024];
+  size_t n = strlen(uri);
+  int w = snprintf(path, sizeof path, "%s%s%s", srv->cfg.static_dir, uri,
+                   uri[n - 1] == '/' ? srv->cfg.static_index : "");
+  if (w < 0 || (size_t)w >= sizeof path) return 1;
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (size_t)st.st_size > MAX_STATIC_FILE)
+    return 1;
+  FILE *f = fopen(path, "rb");
+  if (!f) return 1;
+  size_t cap = 0;
+  char buf[8192];
+  int rc = 0;
+  while (!rc && (n = fread(buf, 1, sizeof buf, f)) > 0)
+    if (put(s, &cap, buf, n)) rc = -1;
+  fclose(f);
+  if (!rc && !s->body && put(s, &cap, "", 0)) rc = -1; /* an empty file */
+  *type = type_of(path);
+  return rc;
+}
+
 int wsc__http_request(wsc_server *srv, struct lws *wsi, wsc__http_session *s,
                       const char *uri) {
   int status = 200, rc = 0;
   const char *type = "text/html; charset=utf-8";
   const char *rest = srv->cfg.asyncapi.enabled ? under(uri, srv->cfg.asyncapi.path) : NULL;
+  const wsc__http_content *doc;
   memset(s, 0, sizeof *s);
   if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
     status = 405; /* only GET */
@@ -99,7 +152,12 @@ int wsc__http_request(wsc_server *srv, struct lws *wsi, wsc__http_session *s,
     rc = schema(srv, wsi, s);
   } else if (rest && (*rest == '\0' || is(rest, "docs"))) {
     rc = page(srv, s);
-  } else {
+  } else if ((doc = registered(srv, uri))) {
+    size_t cap = 0;
+    type = doc->type;
+    rc = put(s, &cap, doc->body, doc->len);
+  } else if ((rc = static_file(srv, uri, s, &type)) == 1) {
+    rc = 0;
     status = 404;
   }
   if (rc) return -1;
@@ -144,4 +202,38 @@ void wsc__http_release(wsc__http_session *s) {
   wsc__free(s->body);
   s->body = NULL;
   s->len = s->sent = 0;
+}
+
+int wsc_server_add_http_content(wsc_server *srv, const char *path,
+                                const char *content_type, const void *body,
+                                size_t len) {
+  if (!srv || !path || path[0] != '/' || !content_type || (len && !body))
+    return WSC_EINVAL;
+  if (!wsc__on_loop_thread(srv)) return WSC_ETHREAD;
+  wsc__http_content c = {wsc__strdup(path), wsc__strdup(content_type),
+                         wsc__malloc(len + 1), len};
+  if (!c.path || !c.type || !c.body) {
+    wsc__http_content_free(&c);
+    return WSC_ENOMEM;
+  }
+  if (len) memcpy(c.body, body, len);
+  for (size_t i = 0; i < srv->ncontents; i++)
+    if (strcmp(srv->contents[i].path, path) == 0) {
+      wsc__http_content_free(&srv->contents[i]);
+      srv->contents[i] = c;
+      return 0;
+    }
+  if (wsc__grow((void **)&srv->contents, &srv->contents_cap, srv->ncontents + 1,
+                sizeof c)) {
+    wsc__http_content_free(&c);
+    return WSC_ENOMEM;
+  }
+  srv->contents[srv->ncontents++] = c;
+  return 0;
+}
+
+void wsc__http_content_free(wsc__http_content *c) {
+  wsc__free(c->path);
+  wsc__free(c->type);
+  wsc__free(c->body);
 }

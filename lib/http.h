@@ -1,5 +1,6 @@
-/* Plain HTTP requests to the server's port: the AsyncAPI document and its
- * page; a 404 for everything else. */
+/* Plain HTTP GET on the server's port: the AsyncAPI document and its page,
+ * documents the program registered, files under http.static_dir; a 404 for
+ * everything else. */
 #ifndef WSC_LIB_HTTP_H
 #define WSC_LIB_HTTP_H
 
@@ -19,6 +20,10 @@ int wsc__http_request(struct wsc_server *srv, struct lws *wsi,
                       wsc__http_session *s, const char *uri);
 /* LWS_CALLBACK_HTTP_WRITEABLE. */
 int wsc__http_writeable(struct lws *wsi, wsc__http_session *s);
+struct wsc__http_content;
+/* Frees what a registered document holds. */
+void wsc__http_content_free(struct wsc__http_content *c);
+
 /* The request is over (LWS_CALLBACK_CLOSED_HTTP and the like). */
 void wsc__http_release(wsc__http_session *s);
 

@@ -321,6 +321,9 @@ static void free_server(wsc_server *srv) {
   wsc__free(srv->scratch);
   for (int i = 0; i < WSC__NCOMPLETIONS; i++)
     if (srv->completion[i]) wsc__frame_unref(srv->completion[i]);
+  for (size_t i = 0; i < srv->ncontents; i++)
+    wsc__http_content_free(&srv->contents[i]);
+  wsc__free(srv->contents);
   wsc__inbox_destroy(&srv->inbox);
   if (!srv->owns_loop) wsc__free(srv);
 }

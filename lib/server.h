@@ -19,6 +19,12 @@
 #define WSC__TX_PACKET 65536
 #define WSC__RX_BUFFER 1024
 
+/* A document registered with wsc_server_add_http_content. */
+typedef struct wsc__http_content {
+  char *path, *type, *body;
+  size_t len;
+} wsc__http_content;
+
 struct wsc_server {
   uv_loop_t *loop;
   uv_loop_t own_loop;
@@ -54,6 +60,8 @@ struct wsc_server {
   wsc_close_cb close_cb;
   void *close_ud;
   void *data;
+  wsc__http_content *contents;
+  size_t ncontents, contents_cap;
   char errmsg[WSC_ERRBUF_SIZE];
 };
 

@@ -1,11 +1,13 @@
-/* The AsyncAPI document from the C API: handler docs declared in C show up
+/* Plain HTTP on the server's port. The AsyncAPI document from the C API: handler docs declared in C show up
  * as operations with their summaries, tags, schemas and replies; the config
  * moves, retitles or turns off what the server serves over HTTP; and
- * wsc_server_asyncapi returns the same document. */
+ * wsc_server_asyncapi returns the same document. Also: documents the
+ * program registers, and files under http.static_dir (nothing outside). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "helpers/check.h"
@@ -149,6 +151,18 @@ static void from_api(wsc_server *srv, void *ud) {
   CHECK_EQ(len, strlen(c->out));
 }
 
+static void add_status(wsc_server *srv, void *ud) {
+  (void)ud;
+  const char *body = "{\"mode\":\"memory\"}";
+  CHECK_EQ(wsc_server_add_http_content(srv, "status.json", "application/json",
+                                       body, strlen(body)),
+           WSC_EINVAL);
+  CHECK_OK(wsc_server_add_http_content(srv, "/status.json", "text/plain", "x", 1));
+  /* replaced */
+  CHECK_OK(wsc_server_add_http_content(srv, "/status.json", "application/json",
+                                       body, strlen(body)));
+}
+
 int main(void) {
   wsc_consumer *c = documented();
   wst_server *s = wst_server_start(
@@ -195,6 +209,63 @@ int main(void) {
   CHECK_EQ(status_of(r), 404);
   free(r);
   wst_server_stop(s);
+
+  /* static files and registered documents */
+  char dir[] = "/tmp/wst_static_XXXXXX";
+  CHECK(mkdtemp(dir));
+  char p[256], cfg[512];
+  snprintf(p, sizeof p, "%s/sub", dir);
+  CHECK(mkdir(p, 0700) == 0);
+  const char *files[][2] = {{"index.html", "<h1>home</h1>"},
+                            {"sub/app.js", "console.log(1)"},
+                            {".secret", "no"}};
+  for (int i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, files[i][0]);
+    FILE *f = fopen(p, "w");
+    fputs(files[i][1], f);
+    fclose(f);
+  }
+  c = documented();
+  snprintf(cfg, sizeof cfg,
+           "{\"routes\":[{\"path\":\"/o\",\"consumer\":\"orders\"}],"
+           "\"http\":{\"static_dir\":\"%s\"}}", dir);
+  s = wst_server_start(cfg, &c, 1);
+  port = wst_port(s);
+  r = http_get(port, "/");
+  CHECK_EQ(status_of(r), 200);
+  CHECK_CONTAINS(r, "content-type: text/html");
+  CHECK_CONTAINS(r, "\r\n\r\n<h1>home</h1>");
+  free(r);
+  r = http_get(port, "/sub/app.js");
+  CHECK_EQ(status_of(r), 200);
+  CHECK_CONTAINS(r, "content-type: text/javascript");
+  free(r);
+  const char *refused[] = {"/.secret", "/sub/../.secret", "/../etc/passwd",
+                           "/missing.html", "/sub"};
+  for (int i = 0; i < 5; i++) {
+    r = http_get(port, refused[i]);
+    if (status_of(r) != 404) fprintf(stderr, "%s: %s\n", refused[i], r);
+    CHECK_EQ(status_of(r), 404);
+    free(r);
+  }
+  wst_call(s, add_status, NULL);
+  r = http_get(port, "/status.json");
+  CHECK_EQ(status_of(r), 200);
+  CHECK_CONTAINS(r, "content-type: application/json");
+  CHECK_CONTAINS(r, "\r\n\r\n{\"mode\":\"memory\"}");
+  free(r);
+  /* the AsyncAPI paths still come first */
+  r = http_get(port, "/asyncapi/schema/");
+  CHECK_EQ(status_of(r), 200);
+  free(r);
+  wst_server_stop(s);
+  for (int i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, files[i][0]);
+    unlink(p);
+  }
+  snprintf(p, sizeof p, "%s/sub", dir);
+  rmdir(p);
+  rmdir(dir);
 
   /* a bad path in the config is refused */
   c = documented();

@@ -187,6 +187,17 @@ WSC_API int wsc_server_stop_threadsafe(wsc_server *srv);
 WSC_API int wsc_server_asyncapi(wsc_server *srv, const char *host, char **out,
                                 size_t *len);
 
+/* Serve a fixed document at `path` (plain HTTP GET on the server's port,
+ * exact match, e.g. "/status.json"), replacing one registered there before.
+ * The config's "http": {"static_dir": dir} serves files under dir at "/";
+ * registered documents and the AsyncAPI paths come first.
+ * Returns 0, WSC_EINVAL (path not starting with '/'), WSC_ETHREAD,
+ * WSC_ENOMEM. Ownership: copies everything. Thread: the loop thread.
+ * Since: 0.2 */
+WSC_API int wsc_server_add_http_content(wsc_server *srv, const char *path,
+                                        const char *content_type,
+                                        const void *body, size_t len);
+
 WSC_END_DECLS
 
 #endif
