@@ -8,8 +8,14 @@ channel layer of the consumer it targets.
 import argparse
 import asyncio
 import os
+import sys
 
-import wschannels
+try:
+    import wschannels
+except ImportError:  # not installed: the build tree's bindings
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                    "..", "..", "build", "bindings"))
+    import wschannels
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

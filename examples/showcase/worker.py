@@ -19,7 +19,12 @@ import time
 
 import redis
 
-import wschannels
+try:
+    import wschannels
+except ImportError:  # not installed: the build tree's bindings
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                    "..", "..", "build", "bindings"))
+    import wschannels
 
 JOB_LIST = "showcase:jobs"  # examples/showcase/job_queue.hpp
 
