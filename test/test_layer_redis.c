@@ -151,6 +151,29 @@ static void test_two_processes(void) {
   free(other);
 }
 
+/* A consumer that joins a group and broadcasts to it at once (Chanx's join
+ * notices) reaches the joiner too: on Pub/Sub the publish waits for the new
+ * subscription. Fresh groups every time, so every join subscribes anew. */
+static void test_broadcast_right_after_joining(void) {
+  char *cfg = config("j", NULL);
+  wst_proc a = start(cfg);
+  wst_client *c = wst_open(a.port, "/ws/chat");
+  for (int i = 0; i < 100; i++) {
+    char msg[128], want[128];
+    snprintf(msg, sizeof msg, "{\"action\":\"join\",\"payload\":{\"group\":\"g%d\"}}", i);
+    snprintf(want, sizeof want, "{\"action\":\"said\",\"payload\":\"joined g%d\"}", i);
+    wst_send_text(c, msg);
+    char *got = wst_recv(c, 5000);
+    if (!got || strcmp(got, want) != 0)
+      fprintf(stderr, "join %d: got %s\n", i, got ? got : "(nothing in 5 s)");
+    CHECK(got && strcmp(got, want) == 0);
+    free(got);
+  }
+  wst_close(c, 1000);
+  wst_proc_stop(&a);
+  free(cfg);
+}
+
 static void test_capacity_and_expiry(void) {
   if (!IS_QUEUE) return; /* Pub/Sub keeps nothing: no capacity, no expiry */
   char *cfg = config("cap", ",\"capacity\":3,\"expiry\":1");
@@ -384,6 +407,7 @@ int main(int argc, char **argv) {
   redis = wst_redis_start(IS_QUEUE);
   RUN(test_bad_urls_fail_the_create_call);
   RUN(test_two_processes);
+  RUN(test_broadcast_right_after_joining);
   RUN(test_capacity_and_expiry);
   RUN(test_kept_message_survives_restart);
   RUN(test_memberships_follow_connections_and_processes);

@@ -9,7 +9,12 @@
  * process is cut off from Redis never reaches it. Sends made while this
  * process is disconnected fail at once with WSC_ELAYER (no buffering: a
  * buffer would only hide the loss). On reconnect every subscription is
- * restored. Groups hold only this process's channels (as in Django's layer). */
+ * restored. Groups hold only this process's channels (as in Django's layer).
+ *
+ * SUBSCRIBE and PUBLISH travel on two connections, so a publish could reach
+ * Redis before the subscription a connection just made: the join notice a
+ * consumer broadcasts right after joining would miss the joiner. So while a
+ * SUBSCRIBE is unconfirmed, publishes wait (in order) for its confirmation. */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,8 +24,18 @@
 #include "redis_common.h"
 #include "wschannels/error.h"
 
+/* A publish waiting for SUBSCRIBE confirmations. */
+typedef struct held_publish {
+  struct held_publish *next;
+  wsc__redis_op *op;
+  size_t chlen, len;
+  char data[]; /* redis channel, then the payload */
+} held_publish;
+
 typedef struct ps_layer {
   wsc__redis_base b; /* first: the shared channel ops take the layer as it */
+  int pending_subs;   /* SUBSCRIBEs sent and not yet confirmed */
+  held_publish *held, **held_tail;
   wsc__redis_conn pub, sub;
   char self_channel[128]; /* <prefix><proc> */
   char group_prefix[96];  /* <prefix>__group__ */
@@ -35,15 +50,21 @@ static void group_channel(ps_layer *l, const char *group, char *out,
   snprintf(out, n, "%s%s", l->group_prefix, group);
 }
 
+static void release_held(ps_layer *l);
+
 /* ---- receiving ----------------------------------------------------------- */
 
 static void on_message(redisAsyncContext *ac, void *r, void *pd) {
   (void)ac;
   ps_layer *l = pd;
   redisReply *reply = r;
-  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
-      strcmp(reply->element[0]->str, "message") != 0)
-    return; /* subscribe/unsubscribe confirmations, or the connection ended */
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+    return; /* the connection ended: sub_down releases what waits */
+  if (strcmp(reply->element[0]->str, "subscribe") == 0) {
+    if (l->pending_subs > 0 && --l->pending_subs == 0) release_held(l);
+    return;
+  }
+  if (strcmp(reply->element[0]->str, "message") != 0) return;
   const char *ch = reply->element[1]->str;
   const char *payload = reply->element[2]->str;
   size_t plen = reply->element[2]->len;
@@ -62,19 +83,31 @@ static void on_message(redisAsyncContext *ac, void *r, void *pd) {
 static int subscribe(ps_layer *l, const char *cmd, const char *channel) {
   const char *argv[2] = {cmd, channel};
   size_t lens[2] = {strlen(cmd), strlen(channel)};
-  return wsc__redis_conn_cmd(&l->sub, on_message, l, 2, argv, lens);
+  int rc = wsc__redis_conn_cmd(&l->sub, on_message, l, 2, argv, lens);
+  if (rc == 0 && cmd[0] == 'S') l->pending_subs++;
+  return rc;
 }
 
 /* (Re)subscribes to our own channel and every group we have members in. */
 static void sub_ready(wsc__redis_conn *c, void *ud) {
   (void)c;
   ps_layer *l = ud;
+  l->pending_subs = 0; /* what the old connection waited for is moot */
   subscribe(l, "SUBSCRIBE", l->self_channel);
   WSC__STRMAP_FOREACH(&l->groups, s) {
     char ch[256];
     group_channel(l, s->key, ch, sizeof ch);
     subscribe(l, "SUBSCRIBE", ch);
   }
+}
+
+/* The subscriber connection dropped: confirmations will not come, so what
+ * waited for them is published now. */
+static void sub_down(wsc__redis_conn *c, void *ud) {
+  (void)c;
+  ps_layer *l = ud;
+  l->pending_subs = 0;
+  release_held(l);
 }
 
 /* ---- ops ------------------------------------------------------------------ */
@@ -105,11 +138,12 @@ static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
   if (wsc__redis_conn_start(&l->pub, host->loop, &l->b.url, l->b.ip,
                             "publish", host, NULL, NULL, l) ||
       wsc__redis_conn_start(&l->sub, host->loop, &l->b.url, l->b.ip,
-                            "subscribe", host, sub_ready, NULL, l)) {
+                            "subscribe", host, sub_ready, sub_down, l)) {
     wsc__free(l); /* only fails on timer init, before anything is live */
     return WSC_ENOMEM;
   }
   l->open_conns = 2;
+  l->held_tail = &l->held;
   *inst = l;
   return 0;
 }
@@ -126,6 +160,28 @@ static void publish_reply(redisAsyncContext *ac, void *r, void *pd) {
   wsc__redis_op_fail(op, reply, c->closing);
 }
 
+static int send_publish(ps_layer *l, const char *redis_channel, size_t chlen,
+                        const char *payload, size_t len, wsc__redis_op *op) {
+  const char *argv[3] = {"PUBLISH", redis_channel, payload};
+  size_t lens[3] = {7, chlen, len};
+  return wsc__redis_conn_cmd(&l->pub, publish_reply, op, 3, argv, lens);
+}
+
+/* Publishes what waited for subscriptions, in order. */
+static void release_held(ps_layer *l) {
+  held_publish *h = l->held;
+  l->held = NULL;
+  l->held_tail = &l->held;
+  while (h) {
+    held_publish *next = h->next;
+    if (!wsc__redis_conn_usable(&l->pub) ||
+        send_publish(l, h->data, h->chlen, h->data + h->chlen, h->len, h->op))
+      wsc__redis_op_fail(h->op, NULL, l->pub.closing);
+    wsc__free(h);
+    h = next;
+  }
+}
+
 static int publish(ps_layer *l, const char *redis_channel, const char *head,
                    size_t hl, const char *msg, size_t len,
                    wsc_layer_done_fn done, void *arg, const char *kind,
@@ -134,19 +190,28 @@ static int publish(ps_layer *l, const char *redis_channel, const char *head,
     return wsc__redis_fail(&l->b, WSC_ELAYER,
                            "%s '%s': Redis at %s is unreachable (reconnecting)",
                            kind, name, l->b.url.masked);
-  char *payload = wsc__malloc(hl + len);
+  size_t chlen = strlen(redis_channel);
+  held_publish *h = wsc__malloc(sizeof *h + chlen + hl + len);
   wsc__redis_op *op = wsc__redis_op_new(&l->b, done, arg, kind, name);
-  if (!payload || !op) {
-    wsc__free(payload);
+  if (!h || !op) {
+    wsc__free(h);
     wsc__free(op);
     return WSC_ENOMEM;
   }
-  memcpy(payload, head, hl);
-  memcpy(payload + hl, msg, len);
-  const char *argv[3] = {"PUBLISH", redis_channel, payload};
-  size_t lens[3] = {7, strlen(redis_channel), hl + len};
-  int rc = wsc__redis_conn_cmd(&l->pub, publish_reply, op, 3, argv, lens);
-  wsc__free(payload); /* hiredis formatted its own copy */
+  h->next = NULL;
+  h->op = op;
+  h->chlen = chlen;
+  h->len = hl + len;
+  memcpy(h->data, redis_channel, chlen);
+  memcpy(h->data + chlen, head, hl);
+  memcpy(h->data + chlen + hl, msg, len);
+  if (l->pending_subs > 0 || l->held) { /* after the subscriptions */
+    *l->held_tail = h;
+    l->held_tail = &h->next;
+    return 0;
+  }
+  int rc = send_publish(l, h->data, chlen, h->data + chlen, h->len, op);
+  wsc__free(h); /* hiredis formatted its own copy */
   if (rc) {
     wsc__free(op);
     return wsc__redis_fail(&l->b, rc, "%s '%s': Redis at %s is unreachable",
@@ -211,6 +276,14 @@ static void ps_close(void *inst, void (*done)(void *), void *arg) {
   ps_layer *l = inst;
   l->done = done;
   l->done_arg = arg;
+  /* What still waits fails with WSC_ECLOSED, as the layer ABI says. */
+  while (l->held) {
+    held_publish *h = l->held;
+    l->held = h->next;
+    wsc__redis_op_fail(h->op, NULL, 1);
+    wsc__free(h);
+  }
+  l->held_tail = &l->held;
   wsc__lgroups_clear(&l->groups);
   wsc__redis_conn_close(&l->pub, conn_closed, l);
   wsc__redis_conn_close(&l->sub, conn_closed, l);

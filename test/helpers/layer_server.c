@@ -8,6 +8,9 @@
  *   tell {to, text}             event "told" to channel `to`; the outcome
  *                               comes back as {"action":"tell_result",...}
  *   shout {text}                event "told" to this connection's groups
+ *   join {group}                joins `group`, then at once broadcasts
+ *                               {"action":"said","payload":"joined <group>"}
+ *                               to it (a consumer's join notice)
  * Event handlers "told" and "tell_result" pass the event to the client. */
 #include <signal.h>
 #include <stdio.h>
@@ -108,6 +111,16 @@ static int on_shout(wsc_conn *c, const cJSON *msg, void *ud) {
   return rc;
 }
 
+static int on_join(wsc_conn *c, const cJSON *msg, void *ud) {
+  (void)ud;
+  const char *group = str(msg, "group");
+  if (!group || wsc_conn_group_add(c, group)) return -1;
+  char text[160];
+  snprintf(text, sizeof text, "{\"action\":\"said\",\"payload\":\"joined %s\"}",
+           group);
+  return wsc_conn_broadcast(c, text, strlen(text), &group, 1, 0);
+}
+
 static int pass_event(wsc_conn *c, const cJSON *ev, void *ud) {
   (void)ud;
   return wsc_conn_send_json(c, ev);
@@ -135,6 +148,7 @@ int main(int argc, char **argv) {
   wsc_consumer_on(chat, "say", on_say, NULL, NULL);
   wsc_consumer_on(chat, "tell", on_tell, NULL, NULL);
   wsc_consumer_on(chat, "shout", on_shout, NULL, NULL);
+  wsc_consumer_on(chat, "join", on_join, NULL, NULL);
   wsc_consumer_on_event(chat, "told", pass_event, NULL, NULL);
   wsc_consumer_on_event(chat, "tell_result", pass_event, NULL, NULL);
   /* A second consumer, for tests that check who is not reached. */

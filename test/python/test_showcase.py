@@ -51,8 +51,20 @@ class Launcher:
         self.ws = f"ws://127.0.0.1:{self.port}"
 
     def children(self):
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
-        return [int(p) for p in out.stdout.split()]
+        """The launcher's child processes, read from /proc."""
+        kids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()  # after "(comm) "
+            if int(fields[1]) == self.proc.pid and fields[0] != "Z":
+                kids.append(int(entry))
+        return kids
 
     def stop(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)
@@ -108,6 +120,10 @@ def room_note(text, room):
 def test_room_chat_join_leave_and_isolation(showcase):
     async def go():
         a = await websockets.connect(showcase.ws + "/ws/room/lobby")
+        # a's own join notice is published through Redis; once a message a
+        # sends after it comes back, the notice has passed (b must not get it).
+        await a.send(json.dumps({"action": "room_chat", "payload": {"message": "first"}}))
+        assert await recv(a) == room_note("💬 first", "lobby")
         b = await websockets.connect(showcase.ws + "/ws/room/lobby")
         assert await recv(a) == room_note("🚪 Someone joined room 'lobby'", "lobby")
         await silent(b, 0.3)  # exclude_current: not its own join
