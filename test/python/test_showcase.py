@@ -303,6 +303,19 @@ def test_page_and_status(showcase):
     assert status["mode"] == "redis" and status["redis"] == showcase.redis_url
 
 
+def test_showcase_asyncapi_passes_the_official_parser(showcase, tmp_path):
+    with urllib.request.urlopen(showcase.http + "/asyncapi/schema/", timeout=10) as r:
+        doc = r.read()
+    path = tmp_path / "showcase-asyncapi.json"
+    path.write_bytes(doc)
+    out = subprocess.run([shutil.which("node"), "validate_asyncapi.mjs", str(path)], cwd=JS_DIR,
+                         capture_output=True, text=True, timeout=120, env=TOOL_ENV)
+    assert out.returncode == 0 and "0 error(s)" in out.stdout, out.stdout + out.stderr
+    channels = json.loads(out.stdout.strip().splitlines()[-1])["channels"]
+    assert channels == ["room_chat", "chat", "reliable_chat", "notifications", "analytics",
+                        "system"]
+
+
 def test_memory_mode_and_a_dying_child():
     s = Launcher("--memory")
     try:
