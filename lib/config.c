@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,8 +293,22 @@ static int load_listen(wsc__config *cfg, const cJSON *o, char *err,
 
 static int load_limits(wsc__config *cfg, const cJSON *o, char *err,
                        size_t errlen) {
-  static const char *const keys[] = {"max_message_bytes", "send_queue_bytes",
-                                     NULL};
+  static const char *const keys[] = {
+      "max_message_bytes",   "send_queue_bytes",     "max_connections",
+      "max_connections_per_address", "messages_per_second", "message_burst",
+      "handshake_timeout",   NULL};
+  static const struct {
+    const char *key;
+    unsigned long min, max;
+    size_t off;
+  } ul[] = {
+      {"max_connections", 0, 10000000, offsetof(wsc__config, max_connections)},
+      {"max_connections_per_address", 0, 10000000,
+       offsetof(wsc__config, max_connections_per_address)},
+      {"messages_per_second", 0, 10000000,
+       offsetof(wsc__config, messages_per_second)},
+      {"message_burst", 1, 10000000, offsetof(wsc__config, message_burst)},
+      {"handshake_timeout", 1, 3600, offsetof(wsc__config, handshake_timeout)}};
   unsigned long v;
   int rc = wsc__cfg_check_keys(o, keys, "limits", err, errlen);
   if (!rc)
@@ -304,6 +319,11 @@ static int load_limits(wsc__config *cfg, const cJSON *o, char *err,
     rc = wsc__cfg_get_uint(o, "send_queue_bytes", 1024, 1ul << 31,
                            cfg->send_queue_bytes, &v, "limits", err, errlen);
   if (!rc) cfg->send_queue_bytes = v;
+  for (size_t i = 0; !rc && i < sizeof ul / sizeof *ul; i++) {
+    unsigned long *field = (unsigned long *)((char *)cfg + ul[i].off);
+    rc = wsc__cfg_get_uint(o, ul[i].key, ul[i].min, ul[i].max, *field, field,
+                           "limits", err, errlen);
+  }
   return rc;
 }
 
@@ -569,6 +589,11 @@ int wsc__config_load(wsc__config *cfg, const wsc_server_options *opts,
     rc = WSC_ENOMEM;
   cfg->port = opts->port;
   cfg->max_message_bytes = opts->max_message_bytes;
+  cfg->max_connections = 100000;
+  cfg->max_connections_per_address = 0;
+  cfg->messages_per_second = 200;
+  cfg->message_burst = 400;
+  cfg->handshake_timeout = 10;
   cfg->send_queue_bytes = opts->send_queue_bytes;
   cfg->ping_interval = opts->ping_interval;
   cfg->idle_timeout = opts->idle_timeout;

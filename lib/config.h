@@ -52,6 +52,12 @@ typedef struct wsc__config {
   int port;
   size_t max_message_bytes;
   size_t send_queue_bytes;
+  /* "limits" for hostile clients (0: no limit) */
+  unsigned long max_connections;             /* 100000: then HTTP 503 */
+  unsigned long max_connections_per_address; /* 0: then HTTP 429 */
+  unsigned long messages_per_second;         /* 200 (token bucket rate) */
+  unsigned long message_burst;               /* 400 (bucket size) */
+  unsigned long handshake_timeout;           /* 10 s to finish the upgrade */
   char **origins;
   size_t norigins; /* 0 and origins NULL: any origin */
   unsigned ping_interval;

@@ -46,6 +46,7 @@ static void drop_queue(wsc_conn *c) {
 
 void wsc__conn_free(wsc_conn *c) {
   if (!c) return;
+  if (c->admitted) wsc__server_release_slot(c->srv, c->peer);
   drop_queue(c);
   wsc__free(c->q);
   if (c->free_data) c->free_data(c->data);

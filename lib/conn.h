@@ -41,6 +41,10 @@ struct wsc_conn {
   wsc__frame **q; /* ring of frames waiting to be written */
   size_t qhead, qlen, qcap, qbytes;
   int refused_status; /* authenticate refused; told after the handshake */
+  int admitted;        /* counted against the connection limits */
+  char peer[64];       /* the client's address */
+  double tokens;       /* message rate: token bucket */
+  uint64_t tokens_at;  /* uv_now of the last refill */
   int close_code; /* what we send, or what the peer sent */
   char close_reason[124];
   unsigned char *rx;

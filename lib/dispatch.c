@@ -148,6 +148,20 @@ static void dispatch_text(wsc_conn *c, const char *text, size_t len) {
   cJSON_Delete(msg);
 }
 
+/* The message-rate token bucket: refills at messages_per_second up to
+ * message_burst; each message takes a token. Returns 0 when there is one. */
+static int take_token(wsc_conn *c) {
+  const wsc__config *cfg = &c->srv->cfg;
+  if (!cfg->messages_per_second) return 0;
+  uint64_t now = uv_now(c->srv->loop);
+  c->tokens += (double)(now - c->tokens_at) * (double)cfg->messages_per_second / 1000.0;
+  c->tokens_at = now;
+  if (c->tokens > (double)cfg->message_burst) c->tokens = (double)cfg->message_burst;
+  if (c->tokens < 1.0) return -1;
+  c->tokens -= 1.0;
+  return 0;
+}
+
 int wsc__conn_on_receive(wsc_conn *c, const void *in, size_t len) {
   if (c->state != WSC__CONN_OPEN) return 0;
   struct lws *wsi = c->wsi;
@@ -175,6 +189,15 @@ int wsc__conn_on_receive(wsc_conn *c, const void *in, size_t len) {
     return 0;
   size_t n = c->rxlen;
   c->rxlen = 0;
+  if (take_token(c)) {
+    char reason[80];
+    snprintf(reason, sizeof reason, "message rate limit exceeded (%lu/s)",
+             c->srv->cfg.messages_per_second);
+    CONN_LOG(c, WSC_LOG_INFO, "%s: %s; closing with 1008", c->channel, reason);
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                     (unsigned char *)reason, strlen(reason));
+    return -1;
+  }
   if (c->rx_binary)
     send_validation_error(c, "frame_type", NULL,
                           "Binary frames are not supported: send JSON "

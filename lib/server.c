@@ -128,16 +128,54 @@ unsigned char *wsc__server_scratch(wsc_server *srv, size_t n) {
 /* Refuses an upgrade with an HTTP/1.1 status. lws's own
  * lws_return_http_status answers "HTTP/1.0" at this stage, which strict
  * WebSocket clients (python-websockets) reject as "no valid HTTP response". */
-static int refuse(struct lws *wsi, int status) {
-  char buf[LWS_PRE + 256];
+static int refuse_why(struct lws *wsi, int status, const char *why) {
+  char buf[LWS_PRE + 512], body[256];
   char *p = buf + LWS_PRE;
   const char *text = wsc__http_status_text(status);
+  int bl = snprintf(body, sizeof body, "%d %s%s%s\n", status, text,
+                    why ? ": " : "", why ? why : "");
   int n = snprintf(p, sizeof buf - LWS_PRE,
                    "HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\n"
-                   "content-length: %zu\r\nconnection: close\r\n\r\n%d %s\n",
-                   status, text, strlen(text) + 5, status, text);
+                   "content-length: %d\r\nconnection: close\r\n\r\n%s",
+                   status, text, bl, body);
   lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_RAW);
   return 1;
+}
+
+static int refuse(struct lws *wsi, int status) {
+  return refuse_why(wsi, status, NULL);
+}
+
+/* The connection limits: a slot per accepted upgrade, in total and per
+ * client address. Returns 0 (admitted: count it) or the HTTP status. */
+static int admit(wsc_server *srv, wsc_conn *c, const char **why) {
+  const wsc__config *cfg = &srv->cfg;
+  if (cfg->max_connections && srv->nadmitted >= cfg->max_connections) {
+    *why = "too many connections";
+    return 503;
+  }
+  uintptr_t here = (uintptr_t)wsc__strmap_get(&srv->per_address, c->peer);
+  if (cfg->max_connections_per_address &&
+      here >= cfg->max_connections_per_address) {
+    *why = "too many connections from this address";
+    return 429;
+  }
+  if (here) {
+    wsc__strmap_remove(&srv->per_address, c->peer);
+  }
+  if (wsc__strmap_put(&srv->per_address, c->peer, (void *)(here + 1))) {
+    *why = "out of memory";
+    return 500;
+  }
+  srv->nadmitted++;
+  c->admitted = 1;
+  return 0;
+}
+
+void wsc__server_release_slot(wsc_server *srv, const char *peer) {
+  srv->nadmitted--;
+  uintptr_t here = (uintptr_t)wsc__strmap_remove(&srv->per_address, peer);
+  if (here > 1) wsc__strmap_put(&srv->per_address, peer, (void *)(here - 1));
 }
 
 /* The query string as lws hands it over: one fragment per "name=value",
@@ -207,6 +245,17 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
     return refuse(wsi, 500);
   }
   c->wsi = wsi;
+  if (!lws_get_peer_simple(wsi, c->peer, sizeof c->peer)) c->peer[0] = '\0';
+  c->tokens = (double)srv->cfg.message_burst;
+  c->tokens_at = uv_now(srv->loop);
+  const char *why = NULL;
+  int limit = admit(srv, c, &why);
+  if (limit) {
+    SRV_LOG(srv, WSC_LOG_WARN, "%s from %s: refused: %s (%d)", uri, c->peer,
+            why, limit);
+    wsc__conn_free(c);
+    return refuse_why(wsi, limit, why);
+  }
   if (cons->hooks.authenticate) {
     int st = cons->hooks.authenticate(c, cons->hooks_ud);
     if (st != 0) {
@@ -272,6 +321,7 @@ static int start_lws(wsc_server *srv, char *err, size_t errlen) {
   info.user = srv;
   info.pcontext = &srv->ctx;
   info.port = CONTEXT_PORT_NO_LISTEN;
+  info.timeout_secs = (unsigned)srv->cfg.handshake_timeout;
   srv->ctx = lws_create_context(&info);
   if (!srv->ctx)
     return errbuf_fail(err, errlen, WSC_ENOMEM,
@@ -293,6 +343,7 @@ static int start_lws(wsc_server *srv, char *err, size_t errlen) {
   info.protocols = srv->protocols;
   info.pvo = &srv->pvo;
   info.vhost_name = "wschannels";
+  info.timeout_secs_ah_idle = (unsigned)srv->cfg.handshake_timeout;
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
   if (srv->cfg.ping_interval || srv->cfg.idle_timeout) {
     srv->retry.secs_since_valid_ping = (uint16_t)srv->cfg.ping_interval;
@@ -324,6 +375,7 @@ static void free_server(wsc_server *srv) {
   for (size_t i = 0; i < srv->ncontents; i++)
     wsc__http_content_free(&srv->contents[i]);
   wsc__free(srv->contents);
+  wsc__strmap_clear(&srv->per_address, NULL);
   wsc__inbox_destroy(&srv->inbox);
   if (!srv->owns_loop) wsc__free(srv);
 }
@@ -586,6 +638,13 @@ int wsc_server_get_port(const wsc_server *srv) { return srv ? srv->port : 0; }
 uv_loop_t *wsc_server_get_loop(const wsc_server *srv) {
   return srv ? srv->loop : NULL;
 }
+size_t wsc_server_queued_bytes(const wsc_server *srv) {
+  if (!srv || !wsc__on_loop_thread(srv)) return 0;
+  size_t n = 0;
+  for (const wsc_conn *c = srv->conns; c; c = c->next) n += c->qbytes;
+  return n;
+}
+
 size_t wsc_server_connection_count(const wsc_server *srv) {
   return srv ? srv->nconns : 0;
 }

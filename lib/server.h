@@ -13,6 +13,7 @@
 #include "layer.h"
 #include "log.h"
 #include "router.h"
+#include "strmap.h"
 #include "wschannels/server.h"
 
 /* Largest gathered write: lws caps each send at tx_packet_size. */
@@ -46,6 +47,8 @@ struct wsc_server {
   size_t nlayers;
   wsc_conn *conns; /* open connections */
   size_t nconns;
+  size_t nadmitted;      /* accepted upgrades, pending or open (limits) */
+  wsc__strmap per_address; /* peer address -> admitted count */
   wsc_conn *dirty;
   uv_check_t flush_check;
   uv_idle_t flush_kick; /* keeps the loop from blocking before the flush */
@@ -75,6 +78,9 @@ void wsc__server_mark_dirty(wsc_server *srv, wsc_conn *c);
 void wsc__server_unmark_dirty(wsc_server *srv, wsc_conn *c);
 /* Some connection still has frames queued after a flush: retry soon. */
 void wsc__server_retry_flush(wsc_server *srv);
+/* A connection admitted by on_confirm_upgrade stops counting against the
+ * connection limits (called when it is freed). */
+void wsc__server_release_slot(wsc_server *srv, const char *peer);
 /* A scratch buffer of at least `n` bytes plus LWS_PRE before it, or NULL. */
 unsigned char *wsc__server_scratch(wsc_server *srv, size_t n);
 

@@ -200,6 +200,7 @@ int main(void) {
   srv = wst_server_start(
       "{\"routes\":[{\"path\":\"/ws/room/{room_name}\",\"consumer\":\"room_chat\"},"
       "{\"path\":\"/ws/talk\",\"consumer\":\"talk\"}],"
+      "\"limits\":{\"messages_per_second\":0}," /* 10,000 broadcasts from one client */
       "\"consumers\":{\"talk\":{\"groups\":[\"talkers\"]}}}",
       cs, 2);
   RUN(test_room_join_chat_leave_and_isolation);

@@ -27,6 +27,8 @@ static char *config(const char *prefix, const char *extra) {
   snprintf(c, 1024,
            "{\"layers\":{\"L\":{\"driver\":\"%s\",\"url\":\"%s\",\"prefix\":\"%s\"%s}},"
            "\"routes\":[{\"path\":\"/ws/chat\",\"consumer\":\"chat\"}],"
+           /* load tests: one client sends thousands of messages */
+           "\"limits\":{\"messages_per_second\":0},"
            "\"consumers\":{\"chat\":{\"layer\":\"L\",\"groups\":[\"lobby\"]}}}",
            WST_DRIVER, wst_redis_url(redis), prefix, extra ? extra : "");
   return c;

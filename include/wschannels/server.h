@@ -198,6 +198,12 @@ WSC_API int wsc_server_add_http_content(wsc_server *srv, const char *path,
                                         const char *content_type,
                                         const void *body, size_t len);
 
+/* Bytes waiting in the server's send queues, all connections together
+ * (what slow readers cost in memory; each connection is capped by
+ * limits.send_queue_bytes). Thread: the loop thread (0 elsewhere).
+ * Since: 0.2 */
+WSC_API size_t wsc_server_queued_bytes(const wsc_server *srv);
+
 WSC_END_DECLS
 
 #endif

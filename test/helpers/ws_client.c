@@ -73,8 +73,24 @@ static int send_all(int fd, const void *p, size_t n) {
 
 wst_client *wst_connect(int port, const char *path, const char *headers,
                         int *status) {
+  return wst_connect_opt(port, path, headers, status, NULL, 0);
+}
+
+wst_client *wst_connect_opt(int port, const char *path, const char *headers,
+                            int *status, const char *source, int rcvbuf) {
   *status = 0;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (source) { /* any 127.x.y.z is this machine: a client "from elsewhere" */
+    struct sockaddr_in src = {0};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, source, &src.sin_addr);
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0) {
+      close(fd);
+      return NULL;
+    }
+  }
+  if (rcvbuf) /* before connect: a small window the server fills quickly */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   struct sockaddr_in a = {0};
   a.sin_family = AF_INET;
   a.sin_port = htons((uint16_t)port);
@@ -258,3 +274,5 @@ void wst_close(wst_client *c, int code) {
   free(c->buf);
   free(c);
 }
+
+int wst_fd(const wst_client *c) { return c->fd; }

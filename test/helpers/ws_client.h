@@ -12,6 +12,10 @@ typedef struct wst_client wst_client;
  * (may be NULL) is extra "Name: value\r\n" lines. */
 wst_client *wst_connect(int port, const char *path, const char *headers,
                         int *status);
+/* As wst_connect, from the local address `source` (NULL: any; any 127.x.y.z
+ * works on Linux) with a receive buffer of `rcvbuf` bytes (0: default). */
+wst_client *wst_connect_opt(int port, const char *path, const char *headers,
+                            int *status, const char *source, int rcvbuf);
 /* As wst_connect, but aborts the test unless the upgrade succeeds. */
 wst_client *wst_open(int port, const char *path);
 
@@ -34,6 +38,9 @@ int wst_wait_close(wst_client *c, int timeout_ms);
 const char *wst_close_reason(const wst_client *c);
 /* How many pings the server sent (and wst_recv answered). */
 int wst_pings(const wst_client *c);
+
+/* The socket, for tests that misbehave below the WebSocket protocol. */
+int wst_fd(const wst_client *c);
 
 /* Sends a close frame (unless `code` is 0) and frees the client. */
 void wst_close(wst_client *c, int code);
