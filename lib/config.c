@@ -438,12 +438,39 @@ static int add_route(wsc__config *cfg, size_t *cap, const char *prefix,
   return 0;
 }
 
+static int load_jwt(wsc__consumer_cfg *c, const cJSON *o, const char *where,
+                    char *err, size_t errlen) {
+  static const char *const keys[] = {"secret", "query_param", "user_claim",
+                                     "leeway", NULL};
+  char w[200];
+  snprintf(w, sizeof w, "%s.jwt", where);
+  unsigned long leeway = 0;
+  int rc = wsc__cfg_check_keys(o, keys, w, err, errlen);
+  if (!rc) rc = get_string(o, "secret", &c->jwt_secret, w, err, errlen);
+  if (!rc && !c->jwt_secret)
+    rc = fail(err, errlen, WSC_ECONFIG, "%s.secret: required", w);
+  if (!rc && strlen(c->jwt_secret) < 16)
+    rc = fail(err, errlen, WSC_ECONFIG,
+              "%s.secret: at least 16 characters (HS256 wants 32)", w);
+  if (!rc) rc = get_string(o, "query_param", &c->jwt_query_param, w, err, errlen);
+  if (!rc) rc = get_string(o, "user_claim", &c->jwt_user_claim, w, err, errlen);
+  if (!rc) rc = wsc__cfg_get_uint(o, "leeway", 0, 3600, 0, &leeway, w, err, errlen);
+  if (rc) return rc;
+  if (!c->jwt_query_param && !(c->jwt_query_param = wsc__strdup("token")))
+    return WSC_ENOMEM;
+  if (!c->jwt_user_claim && !(c->jwt_user_claim = wsc__strdup("sub")))
+    return WSC_ENOMEM;
+  c->jwt_leeway = (long)leeway;
+  return 0;
+}
+
 static int load_consumers(wsc__config *cfg, const cJSON *o, char *err,
                           size_t errlen) {
   static const char *const keys[] = {
       "layer",       "groups",   "discriminator_field",
       "camelize",    "send_completion", "send_authentication_message",
-      "log_websocket_message", "log_ignored_actions", NULL};
+      "log_websocket_message", "log_ignored_actions", "group_message_metadata",
+      "jwt", NULL};
   if (!cJSON_IsObject(o))
     return fail(err, errlen, WSC_ECONFIG, "consumers: expected an object");
   size_t n = (size_t)cJSON_GetArraySize(o), i = 0;
@@ -458,7 +485,7 @@ static int load_consumers(wsc__config *cfg, const cJSON *o, char *err,
     if (rc) return rc;
     if (!(c->name = wsc__strdup(it->string))) return WSC_ENOMEM;
     c->camelize = c->send_completion = c->send_auth_message =
-        c->log_messages = -1;
+        c->log_messages = c->group_metadata = -1;
     if ((rc = get_string(it, "layer", &c->layer, where, err, errlen)) ||
         (rc = get_string(it, "discriminator_field", &c->discriminator, where,
                          err, errlen)) ||
@@ -468,8 +495,12 @@ static int load_consumers(wsc__config *cfg, const cJSON *o, char *err,
         (rc = get_bool(it, "send_authentication_message",
                        &c->send_auth_message, where, err, errlen)) ||
         (rc = get_bool(it, "log_websocket_message", &c->log_messages, where,
+                       err, errlen)) ||
+        (rc = get_bool(it, "group_message_metadata", &c->group_metadata, where,
                        err, errlen)))
       return rc;
+    const cJSON *jwt = cJSON_GetObjectItemCaseSensitive(it, "jwt");
+    if (jwt && (rc = load_jwt(c, jwt, where, err, errlen))) return rc;
     const cJSON *ig = cJSON_GetObjectItemCaseSensitive(it, "log_ignored_actions");
     if (ig) {
       char w[200];
@@ -650,6 +681,9 @@ void wsc__config_clear(wsc__config *cfg) {
     wsc__free(cfg->consumers[i].layer);
     free_strv(cfg->consumers[i].groups, cfg->consumers[i].ngroups);
     wsc__free(cfg->consumers[i].discriminator);
+    wsc__free(cfg->consumers[i].jwt_secret);
+    wsc__free(cfg->consumers[i].jwt_query_param);
+    wsc__free(cfg->consumers[i].jwt_user_claim);
     free_strv(cfg->consumers[i].log_ignored, cfg->consumers[i].nlog_ignored);
   }
   wsc__free(cfg->consumers);

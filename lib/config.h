@@ -32,6 +32,10 @@ typedef struct wsc__consumer_cfg {
   /* Chanx options (wsc_consumer_options); NULL or -1: not set */
   char *discriminator;
   int camelize, send_completion, send_auth_message, log_messages;
+  int group_metadata;
+  char *jwt_secret; /* "jwt": {"secret", "query_param", "user_claim", "leeway"} */
+  char *jwt_query_param, *jwt_user_claim;
+  long jwt_leeway;
   char **log_ignored; /* valid when has_log_ignored */
   size_t nlog_ignored;
   int has_log_ignored;

@@ -1,6 +1,9 @@
 #include "conn.h"
 
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <strings.h>
 #include <string.h>
 
 #include <libwebsockets.h>
@@ -56,6 +59,8 @@ void wsc__conn_free(wsc_conn *c) {
   wsc__kv_free(c->query, c->nquery);
   wsc__free(c->path);
   wsc__free(c->rx);
+  wsc__free(c->user_id);
+  cJSON_Delete(c->claims);
   wsc__free(c);
 }
 
@@ -255,7 +260,8 @@ int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
   srv->nconns++;
   if (c->consumer->send_auth_message)
     wsc__conn_send_owned(
-        c, wsc__msg_authentication(c->refused_status ? c->refused_status : 200));
+        c, wsc__msg_authentication(c->refused_status ? c->refused_status : 200,
+                                   c->refused_detail));
   if (c->refused_status) {
     /* Chanx's refusal after accepting: 403 -> 4003; a server error 1011. */
     int st = c->refused_status;
@@ -346,6 +352,86 @@ const char *wsc_conn_get_query_param(const wsc_conn *c, const char *name) {
   return name ? wsc__kv_get(c->query, c->nquery, name) : NULL;
 }
 
+/* "Authorization" -> the lws token whose name is "authorization:". */
+static int header_token(const char *name) {
+  size_t n = strlen(name);
+  for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+    const unsigned char *tn = lws_token_to_string((enum lws_token_indexes)t);
+    if (tn && strlen((const char *)tn) == n + 1 && tn[n] == ':' &&
+        strncasecmp((const char *)tn, name, n) == 0)
+      return t;
+  }
+  return -1;
+}
+
+int wsc_conn_get_header(const wsc_conn *c, const char *name, char *buf,
+                        size_t len) {
+  LOOP_ONLY(c);
+  if (!name || !*name || !buf || !len || len > INT32_MAX) return WSC_EINVAL;
+  if (!c->in_handshake || !c->wsi) return WSC_ECLOSED;
+  int t = header_token(name), n;
+  if (t >= 0) {
+    n = lws_hdr_total_length(c->wsi, (enum lws_token_indexes)t);
+    if (n <= 0) return WSC_ENOTFOUND;
+    if ((size_t)n >= len) return WSC_EINVAL;
+    n = lws_hdr_copy(c->wsi, buf, (int)len, (enum lws_token_indexes)t);
+  } else {
+    char key[128];
+    size_t kl = strlen(name);
+    if (kl + 2 > sizeof key) return WSC_ENOTFOUND;
+    for (size_t i = 0; i < kl; i++) key[i] = (char)tolower((unsigned char)name[i]);
+    key[kl] = ':';
+    key[kl + 1] = '\0';
+    n = lws_hdr_custom_length(c->wsi, key, (int)kl + 1);
+    if (n <= 0) return WSC_ENOTFOUND;
+    if ((size_t)n >= len) return WSC_EINVAL;
+    n = lws_hdr_custom_copy(c->wsi, buf, (int)len, key, (int)kl + 1);
+  }
+  return n < 0 ? WSC_ENOTFOUND : n;
+}
+
+int wsc_conn_get_cookie(const wsc_conn *c, const char *name, char *buf,
+                        size_t len) {
+  LOOP_ONLY(c);
+  if (!name || !*name || !buf || len < 2) return WSC_EINVAL;
+  if (!c->in_handshake || !c->wsi) return WSC_ECLOSED;
+  size_t max = len - 1;
+  if (lws_http_cookie_get(c->wsi, name, buf, &max)) return WSC_ENOTFOUND;
+  buf[max] = '\0';
+  return (int)max;
+}
+
+const char *wsc_conn_get_peer_address(const wsc_conn *c) {
+  LOOP_GETTER(c);
+  return c->peer;
+}
+
+int wsc_conn_set_user(wsc_conn *c, const char *user_id, const cJSON *claims) {
+  LOOP_ONLY(c);
+  char *id = user_id ? wsc__strdup(user_id) : NULL;
+  cJSON *cl = claims ? cJSON_Duplicate(claims, 1) : NULL;
+  if ((user_id && !id) || (claims && !cl)) {
+    wsc__free(id);
+    cJSON_Delete(cl);
+    return WSC_ENOMEM;
+  }
+  wsc__free(c->user_id);
+  cJSON_Delete(c->claims);
+  c->user_id = id;
+  c->claims = cl;
+  return 0;
+}
+
+const char *wsc_conn_get_user_id(const wsc_conn *c) {
+  LOOP_GETTER(c);
+  return c->user_id;
+}
+
+const cJSON *wsc_conn_get_claims(const wsc_conn *c) {
+  LOOP_GETTER(c);
+  return c->claims;
+}
+
 const char *wsc_conn_get_consumer_name(const wsc_conn *c) {
   LOOP_GETTER(c);
   return c->consumer->name;
@@ -414,7 +500,7 @@ int wsc_conn_broadcast(wsc_conn *c, const char *json, size_t len,
   int rc;
   size_t elen;
   char *env = wsc__env_group_message(json, len, flags & WSC_EXCLUDE_CURRENT,
-                                     c->channel, &elen, &rc);
+                                     c->channel, c->user_id, &elen, &rc);
   if (!env)
     return wsc__server_fail(c->srv, rc, "broadcast: %s",
                             wsc__env_problem(rc, 0));
@@ -478,6 +564,15 @@ int wsc_conn_group_add(wsc_conn *c, const char *group) {
   if (!wsc_group_name_is_valid(group))
     return wsc__server_fail(c->srv, WSC_EBADNAME, "invalid group name '%.120s'",
                             group ? group : "(null)");
+  const wsc_consumer_hooks *h = &c->consumer->hooks;
+  if (h->may_join && h->may_join(c, group, c->consumer->hooks_ud)) {
+    char detail[200];
+    snprintf(detail, sizeof detail, "You do not have permission to join '%s'.",
+             group);
+    CONN_LOG(c, WSC_LOG_INFO, "%s: %s", c->channel, detail);
+    wsc__conn_send_owned(c, wsc__msg_detail_error(detail));
+    return wsc__server_fail(c->srv, WSC_EDENIED, "%s", detail);
+  }
   return join(c, group);
 }
 

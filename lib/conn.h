@@ -41,8 +41,12 @@ struct wsc_conn {
   wsc__frame **q; /* ring of frames waiting to be written */
   size_t qhead, qlen, qcap, qbytes;
   int refused_status; /* authenticate refused; told after the handshake */
+  char refused_detail[160]; /* why, for the client ("" : the default) */
   int admitted;        /* counted against the connection limits */
   char peer[64];       /* the client's address */
+  int in_handshake;    /* authenticate is running: headers are readable */
+  char *user_id;       /* wsc_conn_set_user */
+  cJSON *claims;
   double tokens;       /* message rate: token bucket */
   uint64_t tokens_at;  /* uv_now of the last refill */
   int close_code; /* what we send, or what the peer sent */

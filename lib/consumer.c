@@ -1,5 +1,6 @@
 #include "consumer.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +68,9 @@ void wsc_consumer_free(wsc_consumer *c) {
   wsc__free(c->expected_tags);
   wsc__free(c->discriminator);
   free_strv(c->log_ignored, c->nlog_ignored);
+  wsc__free(c->jwt_secret);
+  wsc__free(c->jwt_query_param);
+  wsc__free(c->jwt_user_claim);
   wsc__free(c);
 }
 
@@ -164,12 +168,16 @@ int wsc_consumer_on_event(wsc_consumer *c, const char *action,
 
 int wsc_consumer_set_hooks(wsc_consumer *c, const wsc_consumer_hooks *hooks,
                            void *user_data, void (*free_user_data)(void *)) {
-  if (!c || !hooks || hooks->struct_size < sizeof(wsc_consumer_hooks)) {
+  /* 0.1's struct ended after on_disconnect; later fields stay NULL. */
+  size_t v1 = offsetof(wsc_consumer_hooks, permit);
+  if (!c || !hooks || hooks->struct_size < v1) {
     if (free_user_data) free_user_data(user_data);
     return WSC_EINVAL;
   }
   if (c->hooks_free) c->hooks_free(c->hooks_ud);
-  c->hooks = *hooks;
+  memset(&c->hooks, 0, sizeof c->hooks);
+  memcpy(&c->hooks, hooks,
+         hooks->struct_size < sizeof c->hooks ? hooks->struct_size : sizeof c->hooks);
   c->hooks.struct_size = sizeof c->hooks;
   c->hooks_ud = user_data;
   c->hooks_free = free_user_data;
@@ -279,6 +287,7 @@ int wsc_consumer_set_options(wsc_consumer *c, const wsc_consumer_options *o) {
   c->send_completion = !!o->send_completion;
   c->send_auth_message = !!o->send_authentication_message;
   c->log_messages = !!o->log_websocket_message;
+  c->group_metadata = !!o->group_message_metadata;
   return 0;
 }
 
@@ -320,6 +329,17 @@ static int apply_config(wsc_consumer *c, const wsc__consumer_cfg *cc) {
   apply_flag(&c->send_completion, cc->send_completion);
   apply_flag(&c->send_auth_message, cc->send_auth_message);
   apply_flag(&c->log_messages, cc->log_messages);
+  apply_flag(&c->group_metadata, cc->group_metadata);
+  if (!rc && cc->jwt_secret) {
+    wsc__free(c->jwt_secret);
+    wsc__free(c->jwt_query_param);
+    wsc__free(c->jwt_user_claim);
+    c->jwt_secret = wsc__strdup(cc->jwt_secret);
+    c->jwt_query_param = wsc__strdup(cc->jwt_query_param);
+    c->jwt_user_claim = wsc__strdup(cc->jwt_user_claim);
+    c->jwt_leeway = cc->jwt_leeway;
+    if (!c->jwt_secret || !c->jwt_query_param || !c->jwt_user_claim) rc = WSC_ENOMEM;
+  }
   return rc;
 }
 

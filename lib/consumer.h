@@ -39,8 +39,12 @@ struct wsc_consumer {
   /* wsc_consumer_options */
   char *discriminator;
   int camelize, send_completion, send_auth_message, log_messages;
+  int group_metadata;
   char **log_ignored;
   size_t nlog_ignored, log_ignored_cap;
+  /* the config's "jwt" authenticator; NULL secret: none */
+  char *jwt_secret, *jwt_query_param, *jwt_user_claim;
+  long jwt_leeway;
 };
 
 const wsc__handler *wsc__handler_find(const wsc__handler_table *t,

@@ -152,7 +152,7 @@ int wsc__layer_send_json(wsc__layer *l, wsc__send_kind kind,
   int rc;
   size_t elen;
   char *env = kind == WSC__MESSAGE_TO_GROUP
-                  ? wsc__env_group_message(json, len, 0, NULL, &elen, &rc)
+                  ? wsc__env_group_message(json, len, 0, NULL, NULL, &elen, &rc)
                   : wsc__env_event(json, len, &elen, &rc);
   if (!env) {
     if (err && errlen)

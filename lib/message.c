@@ -47,16 +47,27 @@ static char *wrap(const char *head, const char *json, size_t len,
 }
 
 char *wsc__env_group_message(const char *json, size_t len, int exclude_current,
-                             const char *from_channel, size_t *outlen,
-                             int *rc) {
+                             const char *from_channel, const char *from_user,
+                             size_t *outlen, int *rc) {
   if ((*rc = check_object(json, len, 0))) return NULL;
-  char head[256];
+  char head[512], user[200] = "";
+  if (from_user) { /* any text: escape it */
+    cJSON *u = cJSON_CreateString(from_user);
+    char *q = u ? cJSON_PrintUnformatted(u) : NULL;
+    cJSON_Delete(u);
+    if (!q) {
+      *rc = WSC_ENOMEM;
+      return NULL;
+    }
+    snprintf(user, sizeof user, ",\"from_user\":%s", q);
+    cJSON_free(q);
+  }
   /* from_channel is a validated channel name: nothing to escape. */
   snprintf(head, sizeof head,
            "{\"type\":\"" WSC__ENV_GROUP_MESSAGE
-           "\",\"exclude_current\":%s,\"from_channel\":\"%s\",\"message\":",
+           "\",\"exclude_current\":%s,\"from_channel\":\"%s\"%s,\"message\":",
            exclude_current ? "true" : "false",
-           from_channel ? from_channel : "");
+           from_channel ? from_channel : "", user);
   return wrap(head, json, len, outlen, rc);
 }
 
@@ -166,7 +177,7 @@ static const char *drf_detail(int status) {
   }
 }
 
-char *wsc__msg_authentication(int status) {
+char *wsc__msg_authentication(int status, const char *detail) {
   cJSON *o = cJSON_CreateObject(), *p = cJSON_CreateObject(),
         *d = cJSON_CreateObject();
   if (!o || !p || !d) {
@@ -175,7 +186,7 @@ char *wsc__msg_authentication(int status) {
     cJSON_Delete(d);
     return NULL;
   }
-  cJSON_AddStringToObject(d, "detail", drf_detail(status));
+  cJSON_AddStringToObject(d, "detail", detail && *detail ? detail : drf_detail(status));
   cJSON_AddNumberToObject(p, "status_code", status);
   cJSON_AddStringToObject(p, "status_text", wsc__http_status_text(status));
   cJSON_AddItemToObject(p, "data", d);

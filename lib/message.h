@@ -2,6 +2,7 @@
  * and the envelopes carried by channel layers, named after the dicts Chanx
  * puts on a Django Channels layer:
  *   {"type":"handle_group_message","exclude_current":b,"from_channel":s,
+ *    "from_user":s (when the sender has a user),
  *    "message":{...}}           relayed as is to each member's client
  *   {"type":"handle_channel_event","event_data":{...}}
  *                               routed to the member's event handler */
@@ -19,8 +20,8 @@
  * also to carry a string "action"). Returns a wsc__ allocation and its length
  * in *outlen, or NULL with *rc set (WSC_EINVAL, WSC_ENOMEM). */
 char *wsc__env_group_message(const char *json, size_t len, int exclude_current,
-                             const char *from_channel, size_t *outlen,
-                             int *rc);
+                             const char *from_channel, const char *from_user,
+                             size_t *outlen, int *rc);
 char *wsc__env_event(const char *json, size_t len, size_t *outlen, int *rc);
 
 /* Why an envelope could not be built from `rc` (as returned above), for
@@ -38,8 +39,9 @@ char *wsc__msg_detail_error(const char *detail);
 char *wsc__msg_reply(const char *action, const cJSON *payload);
 
 /* {"action":"authentication","payload":{"status_code":status,
- * "status_text":...,"data":{"detail":...}}}, Chanx's authentication frame. */
-char *wsc__msg_authentication(int status);
+ * "status_text":...,"data":{"detail":...}}}, Chanx's authentication frame;
+ * `detail` NULL or "": DRF's default text for the status. */
+char *wsc__msg_authentication(int status, const char *detail);
 
 /* "Forbidden" for 403, and so on. */
 const char *wsc__http_status_text(int status);

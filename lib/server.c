@@ -3,12 +3,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
 #include "consumer.h"
 #include "http.h"
 #include "message.h"
 #include "relay.h"
+#include "wschannels/auth.h"
 #include "wschannels/error.h"
 
 #define SRV_LOG(s, lvl, ...) wsc__log(&(s)->log, lvl, "server", __VA_ARGS__)
@@ -213,6 +215,70 @@ static int origin_allowed(wsc_server *srv, struct lws *wsi) {
   return 0;
 }
 
+/* A hook's answer as a refusal status: 0, or 400-599 (403 otherwise). */
+static int as_status(int st) {
+  return st == 0 ? 0 : st >= 400 && st <= 599 ? st : 403;
+}
+
+/* The built-in JWT authenticator: ?<query_param>= or Authorization: Bearer. */
+static int jwt_login(wsc_conn *c) {
+  const wsc_consumer *cons = c->consumer;
+  char header[4096];
+  const char *token = wsc_conn_get_query_param(c, cons->jwt_query_param);
+  if (!token && wsc_conn_get_header(c, "authorization", header, sizeof header) > 7 &&
+      strncasecmp(header, "Bearer ", 7) == 0)
+    token = header + 7;
+  if (!token || !*token) {
+    snprintf(c->refused_detail, sizeof c->refused_detail,
+             "Authentication credentials were not provided.");
+    return 401;
+  }
+  cJSON *claims = NULL;
+  int rc = wsc_jwt_verify(token, cons->jwt_secret, strlen(cons->jwt_secret),
+                          cons->jwt_leeway, &claims, c->refused_detail,
+                          sizeof c->refused_detail);
+  if (rc == WSC_ENOMEM) return 500;
+  if (rc) return 401;
+  const cJSON *u = cJSON_GetObjectItemCaseSensitive(claims, cons->jwt_user_claim);
+  char id[64];
+  if (cJSON_IsNumber(u))
+    snprintf(id, sizeof id, "%.0f", u->valuedouble);
+  else if (cJSON_IsString(u) && u->valuestring[0])
+    snprintf(id, sizeof id, "%s", u->valuestring);
+  else
+    id[0] = '\0';
+  if (!id[0]) {
+    cJSON_Delete(claims);
+    snprintf(c->refused_detail, sizeof c->refused_detail,
+             "Token has no \"%s\" claim", cons->jwt_user_claim);
+    return 401;
+  }
+  rc = wsc_conn_set_user(c, id, claims);
+  cJSON_Delete(claims);
+  return rc ? 500 : 0;
+}
+
+/* Who may open this connection: the JWT authenticator, `authenticate`,
+ * `permit`, then `may_join` for each static group. Returns 0 or the
+ * refusal's HTTP status (c->refused_detail may say why). */
+static int authorize(wsc_conn *c) {
+  wsc_consumer *cons = c->consumer;
+  const wsc_consumer_hooks *h = &cons->hooks;
+  int st = 0;
+  c->in_handshake = 1;
+  if (cons->jwt_secret) st = jwt_login(c);
+  if (!st && h->authenticate) st = as_status(h->authenticate(c, cons->hooks_ud));
+  if (!st && h->permit) st = as_status(h->permit(c, cons->hooks_ud));
+  for (size_t i = 0; !st && h->may_join && i < cons->ngroups; i++)
+    if (h->may_join(c, cons->groups[i], cons->hooks_ud)) {
+      st = 403;
+      snprintf(c->refused_detail, sizeof c->refused_detail,
+               "You do not have permission to join '%s'.", cons->groups[i]);
+    }
+  c->in_handshake = 0;
+  return st;
+}
+
 static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   if (srv->closing) return refuse(wsi, 503);
   char uri[2048];
@@ -256,17 +322,17 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
     wsc__conn_free(c);
     return refuse_why(wsi, limit, why);
   }
-  if (cons->hooks.authenticate) {
-    int st = cons->hooks.authenticate(c, cons->hooks_ud);
-    if (st != 0) {
-      st = st >= 400 && st <= 599 ? st : 403;
-      SRV_LOG(srv, WSC_LOG_INFO, "%s: refused by authenticate (%d)", uri, st);
-      if (!cons->send_auth_message) {
-        wsc__conn_free(c);
-        return refuse(wsi, st);
-      }
-      c->refused_status = st; /* told after the handshake, then closed */
+  int st = authorize(c);
+  if (st) {
+    SRV_LOG(srv, WSC_LOG_INFO, "%s from %s: refused (%d%s%s)", uri, c->peer, st,
+            c->refused_detail[0] ? ": " : "", c->refused_detail);
+    if (!cons->send_auth_message) {
+      char detail[sizeof c->refused_detail];
+      snprintf(detail, sizeof detail, "%s", c->refused_detail);
+      wsc__conn_free(c);
+      return refuse_why(wsi, st, detail[0] ? detail : NULL);
     }
+    c->refused_status = st; /* told after the handshake, then closed */
   }
   lws_set_opaque_user_data(wsi, c);
   return 0;

@@ -37,6 +37,32 @@ WSC_API const char *wsc_conn_get_path_param(const wsc_conn *c,
 WSC_API const char *wsc_conn_get_query_param(const wsc_conn *c,
                                              const char *name);
 
+/* A request header of the handshake (case-insensitive `name`, e.g.
+ * "authorization", "cookie", "x-forwarded-for") or a cookie, copied into
+ * `buf` (NUL-terminated). Only during authenticate: the handshake's headers
+ * are released once the connection is open.
+ * Returns the value's length, WSC_ENOTFOUND, WSC_EINVAL (NULL, or `len` too
+ * small for it), WSC_ECLOSED (not in authenticate), WSC_ETHREAD. Since: 0.2 */
+WSC_API int wsc_conn_get_header(const wsc_conn *c, const char *name, char *buf,
+                                size_t len);
+WSC_API int wsc_conn_get_cookie(const wsc_conn *c, const char *name, char *buf,
+                                size_t len);
+
+/* The client's IP address ("127.0.0.1", "::1"), as seen on the socket.
+ * Returns borrowed, valid while the connection is. Since: 0.2 */
+WSC_API const char *wsc_conn_get_peer_address(const wsc_conn *c);
+
+/* Who is connected: set by an authenticator (the built-in JWT one sets the
+ * token's user claim and its claims). `claims` may be NULL (copied).
+ * `user_id` NULL clears. Returns 0, WSC_EINVAL, WSC_ENOMEM, WSC_ETHREAD.
+ * Broadcasts carry the sender's user id (is_mine). Since: 0.2 */
+WSC_API int wsc_conn_set_user(wsc_conn *c, const char *user_id,
+                              const cJSON *claims);
+/* NULL when nobody authenticated. Returns borrowed, valid until the next
+ * wsc_conn_set_user or the end of the connection. Since: 0.2 */
+WSC_API const char *wsc_conn_get_user_id(const wsc_conn *c);
+WSC_API const cJSON *wsc_conn_get_claims(const wsc_conn *c);
+
 /* The name of the consumer serving this connection. Returns borrowed. */
 WSC_API const char *wsc_conn_get_consumer_name(const wsc_conn *c);
 
@@ -94,7 +120,10 @@ WSC_API int wsc_conn_broadcast_event(wsc_conn *c, const char *json, size_t len,
 /* Join or leave a group at runtime on this consumer's layer. The connection
  * leaves every group it is in when it closes.
  * Returns 0, WSC_EBADNAME, WSC_EEXIST (already in it; add) or WSC_ENOTFOUND
- * (not in it; discard), WSC_ECLOSED, WSC_ELAYER, WSC_ENOMEM. Since: 0.1 */
+ * (not in it; discard), WSC_ECLOSED, WSC_ELAYER, WSC_ENOMEM, or WSC_EDENIED
+ * (the consumer's may_join hook refused; the client got
+ * {"action":"error","payload":{"detail":"You do not have permission to join
+ * '<group>'."}}). Since: 0.1 */
 WSC_API int wsc_conn_group_add(wsc_conn *c, const char *group);
 WSC_API int wsc_conn_group_discard(wsc_conn *c, const char *group);
 

@@ -40,11 +40,23 @@ typedef int (*wsc_connect_fn)(wsc_conn *conn, void *user_data);
 typedef void (*wsc_disconnect_fn)(wsc_conn *conn, int close_code,
                                   void *user_data);
 
+/* May this (authenticated) connection join `group`? (Chanx's object
+ * permission: "may this user join room X".) Return 0 to allow; anything
+ * else refuses: a static group refuses the connection (403), a runtime
+ * wsc_conn_group_add fails with WSC_EDENIED and the client is told. */
+typedef int (*wsc_join_fn)(wsc_conn *conn, const char *group, void *user_data);
+
 typedef struct wsc_consumer_hooks {
   size_t struct_size;            /* set by wsc_consumer_hooks_init */
   wsc_auth_fn authenticate;      /* NULL: everyone may connect */
   wsc_connect_fn on_connect;     /* NULL: nothing */
   wsc_disconnect_fn on_disconnect; /* NULL: nothing */
+  /* --- since 0.2 (older callers pass a smaller struct_size) --- */
+  /* The permission check, after authentication (the JWT authenticator and
+   * `authenticate`) succeeded: the user is known. Same return values as
+   * `authenticate`; NULL: every authenticated connection may connect. */
+  wsc_auth_fn permit;
+  wsc_join_fn may_join;          /* NULL: every group may be joined */
 } wsc_consumer_hooks;
 
 /* Fill `h` with NULL hooks and its struct_size. Since: 0.1 */
@@ -172,6 +184,10 @@ typedef struct wsc_consumer_options {
    * 4000 + (status - 400) (403 -> 4003; 5xx -> 1011), instead of getting an
    * HTTP error; no handler or hook but authenticate runs for it. */
   int send_authentication_message;
+  /* Nonzero: each relayed group message gets "is_mine" (sent by the same
+   * user: both have a user id and they match) and "is_current" (sent by
+   * this very connection) for its recipient, as Chanx 0.x did. */
+  int group_message_metadata;
   /* Nonzero: every frame received and sent is logged at WSC_LOG_INFO
    * ("Websocket received: ..."), except the actions listed below and the
    * completion actions. */

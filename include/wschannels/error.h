@@ -25,7 +25,8 @@ WSC_BEGIN_DECLS
   XX(EFULL, -15, "channel full")                                          \
   XX(EBIND, -16, "cannot listen on the configured address")              \
   XX(EBADNAME, -17, "invalid channel or group name")                      \
-  XX(EHANDLER, -18, "handler failed")
+  XX(EHANDLER, -18, "handler failed")                                     \
+  XX(EDENIED, -19, "permission denied")
 
 typedef enum wsc_err {
   WSC_OK = 0,

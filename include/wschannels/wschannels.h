@@ -11,6 +11,7 @@
 #include "log.h"
 #include "config.h"
 #include "schema.h"
+#include "auth.h"
 #include "consumer.h"
 #include "conn.h"
 #include "layer.h"
