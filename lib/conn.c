@@ -393,12 +393,26 @@ int wsc_conn_get_header(const wsc_conn *c, const char *name, char *buf,
 int wsc_conn_get_cookie(const wsc_conn *c, const char *name, char *buf,
                         size_t len) {
   LOOP_ONLY(c);
-  if (!name || !*name || !buf || len < 2) return WSC_EINVAL;
-  if (!c->in_handshake || !c->wsi) return WSC_ECLOSED;
-  size_t max = len - 1;
-  if (lws_http_cookie_get(c->wsi, name, buf, &max)) return WSC_ENOTFOUND;
-  buf[max] = '\0';
-  return (int)max;
+  if (!name || !*name || !buf || !len) return WSC_EINVAL;
+  char header[4096];
+  int n = wsc_conn_get_header(c, "cookie", header, sizeof header);
+  if (n < 0) return n == WSC_EINVAL ? WSC_ENOTFOUND : n;
+  size_t nl = strlen(name);
+  /* "a=1; theme=dark" */
+  for (char *p = header; *p;) {
+    while (*p == ' ' || *p == ';') p++;
+    char *end = strchr(p, ';');
+    if (!end) end = p + strlen(p);
+    if ((size_t)(end - p) > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+      size_t vl = (size_t)(end - (p + nl + 1));
+      if (vl >= len) return WSC_EINVAL;
+      memcpy(buf, p + nl + 1, vl);
+      buf[vl] = '\0';
+      return (int)vl;
+    }
+    p = end;
+  }
+  return WSC_ENOTFOUND;
 }
 
 const char *wsc_conn_get_peer_address(const wsc_conn *c) {

@@ -312,6 +312,8 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   }
   c->wsi = wsi;
   if (!lws_get_peer_simple(wsi, c->peer, sizeof c->peer)) c->peer[0] = '\0';
+  if (strncmp(c->peer, "::ffff:", 7) == 0 && strchr(c->peer + 7, '.'))
+    memmove(c->peer, c->peer + 7, strlen(c->peer + 7) + 1); /* IPv4 client */
   c->tokens = (double)srv->cfg.message_burst;
   c->tokens_at = uv_now(srv->loop);
   const char *why = NULL;
