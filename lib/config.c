@@ -562,11 +562,33 @@ static int load_http(wsc__config *cfg, const cJSON *o, char *err,
   return rc;
 }
 
+static int load_tls(wsc__config *cfg, const cJSON *o, char *err,
+                    size_t errlen) {
+  static const char *const keys[] = {"cert", "key", NULL};
+  int rc = wsc__cfg_check_keys(o, keys, "tls", err, errlen);
+  if (!rc) rc = get_string(o, "cert", &cfg->tls_cert, "tls", err, errlen);
+  if (!rc) rc = get_string(o, "key", &cfg->tls_key, "tls", err, errlen);
+  if (!rc && (!cfg->tls_cert || !cfg->tls_key))
+    rc = fail(err, errlen, WSC_ECONFIG,
+              "tls: expected both \"cert\" and \"key\" (PEM file paths)");
+  for (int i = 0; !rc && i < 2; i++) {
+    const char *path = i ? cfg->tls_key : cfg->tls_cert;
+    FILE *f = fopen(path, "r");
+    if (!f)
+      rc = fail(err, errlen, WSC_ECONFIG, "tls.%s: cannot read '%s'",
+                i ? "key" : "cert", path);
+    else
+      fclose(f);
+  }
+  return rc;
+}
+
 static int load_doc(wsc__config *cfg, const cJSON *doc, char *err,
                     size_t errlen) {
   static const char *const keys[] = {"listen",    "limits",  "keepalive",
                                      "allowed_origins", "layers",  "routes",
-                                     "consumers", "asyncapi", "http", NULL};
+                                     "consumers", "asyncapi", "http", "tls",
+                                     NULL};
   int rc = wsc__cfg_check_keys(doc, keys, "", err, errlen);
   const cJSON *o;
   if (!rc && (o = cJSON_GetObjectItemCaseSensitive(doc, "listen")))
@@ -590,6 +612,8 @@ static int load_doc(wsc__config *cfg, const cJSON *doc, char *err,
     rc = load_asyncapi(cfg, o, err, errlen);
   if (!rc && (o = cJSON_GetObjectItemCaseSensitive(doc, "http")))
     rc = load_http(cfg, o, err, errlen);
+  if (!rc && (o = cJSON_GetObjectItemCaseSensitive(doc, "tls")))
+    rc = load_tls(cfg, o, err, errlen);
   return rc;
 }
 
@@ -662,6 +686,8 @@ void wsc__config_clear(wsc__config *cfg) {
   wsc__free(cfg->asyncapi.description);
   wsc__free(cfg->asyncapi.server);
   wsc__free(cfg->static_dir);
+  wsc__free(cfg->tls_cert);
+  wsc__free(cfg->tls_key);
   wsc__free(cfg->static_index);
   free_strv(cfg->origins, cfg->norigins);
   for (size_t i = 0; i < cfg->nlayers; i++) {

@@ -73,6 +73,7 @@ typedef struct wsc__config {
   wsc__consumer_cfg *consumers;
   size_t nconsumers;
   wsc__asyncapi_cfg asyncapi;
+  char *tls_cert, *tls_key; /* "tls": PEM files; NULL: plain ws:// */
   char *static_dir;   /* "http.static_dir": files served at "/"; NULL: none */
   char *static_index; /* "http.index": for paths ending in "/" */
 } wsc__config;

@@ -385,6 +385,7 @@ static int start_lws(wsc_server *srv, char *err, size_t errlen) {
   void *loops[1] = {srv->loop};
   info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
                  LWS_SERVER_OPTION_VALIDATE_UTF8;
+  if (srv->cfg.tls_cert) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
   info.foreign_loops = loops;
   info.user = srv;
   info.pcontext = &srv->ctx;
@@ -411,8 +412,14 @@ static int start_lws(wsc_server *srv, char *err, size_t errlen) {
   info.protocols = srv->protocols;
   info.pvo = &srv->pvo;
   info.vhost_name = "wschannels";
-  info.timeout_secs_ah_idle = (unsigned)srv->cfg.handshake_timeout;
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  if (srv->cfg.tls_cert) { /* wss:// and https:// on this port */
+    /* lws reads this flag from the vhost's info too, or serves plain text. */
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.ssl_cert_filepath = srv->cfg.tls_cert;
+    info.ssl_private_key_filepath = srv->cfg.tls_key;
+  }
+  info.timeout_secs_ah_idle = (unsigned)srv->cfg.handshake_timeout;
   if (srv->cfg.ping_interval || srv->cfg.idle_timeout) {
     srv->retry.secs_since_valid_ping = (uint16_t)srv->cfg.ping_interval;
     srv->retry.secs_since_valid_hangup = (uint16_t)srv->cfg.idle_timeout;
@@ -420,9 +427,13 @@ static int start_lws(wsc_server *srv, char *err, size_t errlen) {
   }
   srv->vhost = lws_create_vhost(srv->ctx, &info);
   if (!srv->vhost)
-    return errbuf_fail(err, errlen, WSC_EBIND,
-                       "cannot listen on %s:%d (address in use, or not a "
-                       "local address)",
+    return errbuf_fail(err, errlen, srv->cfg.tls_cert ? WSC_ECONFIG : WSC_EBIND,
+                       srv->cfg.tls_cert
+                           ? "cannot listen on %s:%d with TLS (address in use, "
+                             "or tls.cert/tls.key are not a matching PEM "
+                             "certificate and key)"
+                           : "cannot listen on %s:%d (address in use, or not a "
+                             "local address)",
                        srv->cfg.host, srv->cfg.port);
   srv->port = lws_get_vhost_listen_port(srv->vhost);
   return 0;
