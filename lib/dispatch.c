@@ -148,6 +148,38 @@ static void dispatch_text(wsc_conn *c, const char *text, size_t len) {
   cJSON_Delete(msg);
 }
 
+/* RFC 3629 UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
+static int valid_utf8(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char b = s[i];
+    size_t need;
+    unsigned cp;
+    if (b < 0x80) {
+      i++;
+      continue;
+    } else if (b >= 0xC2 && b <= 0xDF) {
+      need = 1, cp = b & 0x1Fu;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      need = 2, cp = b & 0x0Fu;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      need = 3, cp = b & 0x07u;
+    } else {
+      return 0;
+    }
+    if (i + need >= n) return 0; /* truncated sequence */
+    for (size_t k = 1; k <= need; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (s[i + k] & 0x3Fu);
+    }
+    if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return 0;
+    i += need + 1;
+  }
+  return 1;
+}
+
 /* The message-rate token bucket: refills at messages_per_second up to
  * message_burst; each message takes a token. Returns 0 when there is one. */
 static int take_token(wsc_conn *c) {
@@ -196,6 +228,13 @@ int wsc__conn_on_receive(wsc_conn *c, const void *in, size_t len) {
     CONN_LOG(c, WSC_LOG_INFO, "%s: %s; closing with 1008", c->channel, reason);
     lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
                      (unsigned char *)reason, strlen(reason));
+    return -1;
+  }
+  if (!c->rx_binary && !valid_utf8(c->rx, n)) {
+    CONN_LOG(c, WSC_LOG_INFO, "%s: invalid UTF-8 in a text frame; closing with 1007",
+             c->channel);
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
+                     (unsigned char *)"invalid UTF-8", 13);
     return -1;
   }
   if (c->rx_binary)
