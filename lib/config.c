@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -197,8 +198,8 @@ int wsc__cfg_get_uint(const cJSON *obj, const char *key, unsigned long min,
   } else {
     goto bad;
   }
-  if (d != (double)(unsigned long)d || d < (double)min || d > (double)max)
-    goto bad;
+  /* Range first: converting a negative or huge double is undefined. */
+  if (!(d >= (double)min && d <= (double)max) || d != floor(d)) goto bad;
   *out = (unsigned long)d;
   return 0;
 bad:

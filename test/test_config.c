@@ -51,6 +51,14 @@ static void test_bad_documents_name_the_key(void) {
   expect_error("{\"listen\":{\"port\":\"abc\"}}", WSC_ECONFIG,
                "config: listen.port: expected an integer from 0 to 65535");
   expect_error("{\"listen\":{\"port\":70000}}", WSC_ECONFIG, "listen.port");
+  /* found by the config fuzzer: out-of-range numbers are refused before
+   * any conversion (a negative or NaN double to unsigned is undefined) */
+  expect_error("{\"listen\":{\"port\":-3}}", WSC_ECONFIG, "listen.port");
+  expect_error("{\"listen\":{\"port\":\"nan\"}}", WSC_ECONFIG, "listen.port");
+  expect_error("{\"limits\":{\"max_connections\":\"1e300\"}}", WSC_ECONFIG,
+               "limits.max_connections: expected an integer from 0 to 10000000");
+  expect_error("{\"limits\":{\"messages_per_second\":2.5}}", WSC_ECONFIG,
+               "limits.messages_per_second");
   expect_error("{\"listen\":{\"host\":5}}", WSC_ECONFIG,
                "config: listen.host: expected a non-empty string");
   expect_error("{\"limits\":{\"max_message_bytes\":-1}}", WSC_ECONFIG,
