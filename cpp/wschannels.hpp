@@ -103,6 +103,24 @@ class conn {
   }
   std::string consumer_name() const { return wsc_conn_get_consumer_name(c_); }
 
+  // Who is connected (see docs/security.md).
+  std::string peer_address() const { return wsc_conn_get_peer_address(c_); }
+  std::optional<std::string> user_id() const {
+    const char *u = wsc_conn_get_user_id(c_);
+    return u ? std::optional<std::string>(u) : std::nullopt;
+  }
+  json claims() const { return json(wsc_conn_get_claims(c_)); }
+  void set_user(const std::string &id, const json &claims = json()) {
+    detail::check(wsc_conn_set_user(c_, id.c_str(), claims.get()), "set_user");
+  }
+  // A request header or cookie; only while authenticating.
+  std::optional<std::string> header(const std::string &name) const {
+    return copy_out([&](char *b, size_t n) { return wsc_conn_get_header(c_, name.c_str(), b, n); });
+  }
+  std::optional<std::string> cookie(const std::string &name) const {
+    return copy_out([&](char *b, size_t n) { return wsc_conn_get_cookie(c_, name.c_str(), b, n); });
+  }
+
   // Sends a typed message (or any JSON-encodable value) to this client.
   template <class M>
   void send(const M &m) {
@@ -153,6 +171,16 @@ class conn {
   struct holder : holder_base {
     S value{};
   };
+  template <class F>
+  static std::optional<std::string> copy_out(F get) {
+    std::string buf(256, '\0');
+    for (;;) {
+      int n = get(&buf[0], buf.size());
+      if (n >= 0) return buf.substr(0, static_cast<size_t>(n));
+      if (n != WSC_EINVAL || buf.size() >= 65536) return std::nullopt;
+      buf.resize(buf.size() * 4);  // too small: try a bigger buffer
+    }
+  }
   wsc_conn *c_;
 };
 
@@ -254,6 +282,14 @@ class consumer {
   consumer &authenticate(std::function<int(conn &)> f) { hooks_->auth = std::move(f); return rehook(); }
   consumer &on_connect(std::function<void(conn &)> f) { hooks_->connect = std::move(f); return rehook(); }
   consumer &on_disconnect(std::function<void(conn &, int)> f) { hooks_->disconnect = std::move(f); return rehook(); }
+  // After authentication: 0 or an HTTP status (403 refuses).
+  consumer &permit(std::function<int(conn &)> f) { hooks_->permit = std::move(f); return rehook(); }
+  // May this connection join `group`? (static groups at the handshake,
+  // runtime joins with an error to the client).
+  consumer &may_join(std::function<bool(conn &, const std::string &)> f) {
+    hooks_->may_join = std::move(f);
+    return rehook();
+  }
 
   // Events sent from anywhere on the loop thread, typed by `Events...`.
   template <class E>
@@ -337,7 +373,25 @@ class consumer {
     std::function<int(conn &)> auth;
     std::function<void(conn &)> connect;
     std::function<void(conn &, int)> disconnect;
+    std::function<int(conn &)> permit;
+    std::function<bool(conn &, const std::string &)> may_join;
   };
+  static int permit_tr(wsc_conn *c, void *ud) noexcept {
+    try {
+      conn cc(c);
+      return (*static_cast<std::shared_ptr<hooks> *>(ud))->permit(cc);
+    } catch (...) {
+      return 500;
+    }
+  }
+  static int may_join_tr(wsc_conn *c, const char *group, void *ud) noexcept {
+    try {
+      conn cc(c);
+      return (*static_cast<std::shared_ptr<hooks> *>(ud))->may_join(cc, group) ? 0 : -1;
+    } catch (...) {
+      return -1;
+    }
+  }
   static int auth_tr(wsc_conn *c, void *ud) noexcept {
     try {
       conn cc(c);
@@ -368,6 +422,8 @@ class consumer {
     h.authenticate = hooks_->auth ? auth_tr : nullptr;
     h.on_connect = hooks_->connect ? connect_tr : nullptr;
     h.on_disconnect = hooks_->disconnect ? disconnect_tr : nullptr;
+    h.permit = hooks_->permit ? permit_tr : nullptr;
+    h.may_join = hooks_->may_join ? may_join_tr : nullptr;
     // The C consumer (which may outlive this object, inside a server) owns
     // a reference to the hooks and frees it when it is freed or rehooked.
     auto *ref = new std::shared_ptr<hooks>(hooks_);

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include "cpp_messages.hpp"
@@ -294,4 +295,63 @@ TEST(Server, MemberFunctionHandlers) {
   EXPECT_EQ(recv(c), "{\"action\":\"system_notification\",\"payload\":\"hey\"}");
   EXPECT_EQ(room.seen(), 1);
   wst_close(c, 1000);
+}
+
+// Authentication from C++: headers, the user, permit and may_join.
+struct JoinMessage {
+  static constexpr const char *action = "join";
+  std::string payload;
+};
+WSC_FIELDS(JoinMessage, payload)
+struct Joined {
+  static constexpr const char *action = "joined";
+  std::string payload;
+};
+WSC_FIELDS(Joined, payload)
+
+TEST(Server, AuthenticationHooks) {
+  wsc::consumer<> c("secure");
+  c.authenticate([](wsc::conn &cn) {
+    auto key = cn.header("X-Api-Key");
+    if (!key) return 401;
+    cn.set_user(*key == "k-alice" ? "alice" : "bob",
+                wsc::json::parse("{\"cookie\":\"" + cn.cookie("theme").value_or("") + "\"}"));
+    return 0;
+  });
+  c.permit([](wsc::conn &cn) { return cn.user_id() == std::optional<std::string>("bob") ? 403 : 0; });
+  c.may_join([](wsc::conn &cn, const std::string &g) { return g != "vip" || cn.user_id() == "root"; });
+  c.on([](wsc::conn &cn, const JoinMessage &m) {
+    try {
+      cn.group_add(m.payload);
+      return Joined{"ok " + *cn.user_id() + " " + cn.peer_address() + " " + cn.claims().dump()};
+    } catch (const wsc::error &e) {
+      return Joined{e.name()};
+    }
+  });
+  // The server lives on its loop's thread (conn calls check the thread).
+  std::promise<std::pair<int, wsc::sender>> started;
+  std::thread t([&] {
+    wsc::server::options o;
+    o.port = 0;
+    o.config = "{\"routes\":[{\"path\":\"/s\",\"consumer\":\"secure\"}]}";
+    wsc::server srv(o, c);
+    started.set_value({srv.port(), srv.sender()});
+    srv.run();
+  });
+  auto [port, sender] = started.get_future().get();
+  int status = 0;
+  EXPECT_EQ(wst_connect(port, "/s", nullptr, &status), nullptr);
+  EXPECT_EQ(status, 401);
+  EXPECT_EQ(wst_connect(port, "/s", "X-Api-Key: k-bob\r\n", &status), nullptr);
+  EXPECT_EQ(status, 403);
+  wst_client *a = wst_connect(port, "/s", "X-Api-Key: k-alice\r\nCookie: theme=dark\r\n", &status);
+  ASSERT_NE(a, nullptr);
+  wst_send_text(a, "{\"action\":\"join\",\"payload\":\"room1\"}");
+  EXPECT_EQ(recv(a), "{\"action\":\"joined\",\"payload\":\"ok alice 127.0.0.1 {\\\"cookie\\\":\\\"dark\\\"}\"}");
+  wst_send_text(a, "{\"action\":\"join\",\"payload\":\"vip\"}");
+  EXPECT_EQ(recv(a), "{\"action\":\"error\",\"payload\":{\"detail\":\"You do not have permission to join 'vip'.\"}}");
+  EXPECT_EQ(recv(a), "{\"action\":\"joined\",\"payload\":\"WSC_EDENIED\"}");
+  wst_close(a, 1000);
+  sender.stop();
+  t.join();
 }
