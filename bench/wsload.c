@@ -2,6 +2,7 @@
  *
  *   wsload --port P [--path /ws/chat] [--conns N] [--senders S] [--rate R]
  *          [--seconds D] [--warmup W] [--server-pid PID] [--echo]
+ *          [--connect-batch B]   (at most B handshakes at once; default all)
  *
  * Opens N connections; S of them send {"action":"chat","payload":{"message":
  * "<send time ns>"}} at R messages per second in total; every frame received
@@ -36,6 +37,8 @@ static struct {
   uv_loop_t *loop;
   conn *c;
   int opened, failed;
+  int batch, next_connect; /* at most `batch` handshakes in flight */
+  struct sockaddr_in addr;
   uint64_t t0, connect_done, measure_from, measure_to, stop_at;
   uint64_t sent_total, sent_measured, delivered, errors, echoes;
   uint64_t *hist;
@@ -44,6 +47,8 @@ static struct {
   double server_cpu0, server_cpu1;
   int cpu0_taken, cpu1_taken;
 } g;
+static void on_connect(uv_connect_t *r, int status);
+static void start_next(void);
 
 static uint64_t now_ns(void) { return uv_hrtime(); }
 
@@ -153,10 +158,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
     if (memcmp(c->buf, "HTTP/1.1 101", 12) != 0) {
       g.failed++;
       uv_read_stop(s);
+      start_next();
       return;
     }
     c->open = 1;
     g.opened++;
+    start_next();
     off = (size_t)(end + 4 - c->buf);
   }
   for (;;) {
@@ -182,10 +189,20 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
   c->len -= off;
 }
 
+
+/* Starts the next connection, keeping at most --connect-batch handshakes
+ * in flight (servers with a small accept backlog drop bursts). */
+static void start_next(void) {
+  if (g.next_connect >= g.conns) return;
+  conn *c = &g.c[g.next_connect++];
+  uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&g.addr, on_connect);
+}
+
 static void on_connect(uv_connect_t *r, int status) {
   conn *c = r->data;
   if (status) {
     g.failed++;
+    start_next();
     return;
   }
   char req[512];
@@ -303,6 +320,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--warmup")) g.warmup = atof(v), i++;
     else if (!strcmp(a, "--server-pid")) g.server_pid = atoi(v), i++;
     else if (!strcmp(a, "--echo")) g.echo = 1;
+    else if (!strcmp(a, "--connect-batch")) g.batch = atoi(v), i++;
     else {
       fprintf(stderr, "wsload: unknown option %s\n", a);
       return 2;
@@ -316,8 +334,7 @@ int main(int argc, char **argv) {
   g.loop = uv_default_loop();
   g.hist = calloc(BUCKETS, sizeof *g.hist);
   g.c = calloc((size_t)g.conns, sizeof *g.c);
-  struct sockaddr_in addr;
-  uv_ip4_addr("127.0.0.1", g.port, &addr); /* loopback only */
+  uv_ip4_addr("127.0.0.1", g.port, &g.addr); /* loopback only */
   g.t0 = now_ns();
   for (int i = 0; i < g.conns; i++) {
     conn *c = &g.c[i];
@@ -326,8 +343,9 @@ int main(int argc, char **argv) {
     uv_tcp_init(g.loop, &c->tcp);
     uv_tcp_nodelay(&c->tcp, 1);
     c->tcp.data = c->creq.data = c;
-    uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&addr, on_connect);
   }
+  if (g.batch <= 0 || g.batch > g.conns) g.batch = g.conns;
+  for (int i = 0; i < g.batch; i++) start_next();
   uv_timer_init(g.loop, &g.tick);
   uv_timer_start(&g.tick, on_tick, 1, 1);
   uv_run(g.loop, UV_RUN_DEFAULT);
