@@ -45,7 +45,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     @classmethod
     async def encode_json(cls, content):
         # UTF-8 on the wire, as Chanx and wschannels send it ("💬", not "\ud83d...")
-        return json.dumps(content, ensure_ascii=False)
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
 
     async def receive_json(self, content, **kwargs):
         action = content.get("action")
