@@ -9,6 +9,7 @@
 
 #include "helpers/check.h"
 #include "helpers/server_thread.h"
+#include "helpers/whoami.h"
 #include "helpers/ws_client.h"
 
 /* ---- handlers shared by the consumers ------------------------------------ */
@@ -51,14 +52,6 @@ static int on_note(wsc_conn *c, const cJSON *msg, void *ud) {
   return rc;
 }
 
-static int on_whoami(wsc_conn *c, const cJSON *msg, void *ud) {
-  (void)msg, (void)ud;
-  cJSON *s = cJSON_CreateString(wsc_conn_get_channel(c));
-  int rc = wsc_conn_reply(c, "whoami", s);
-  cJSON_Delete(s);
-  return rc;
-}
-
 static int on_event(wsc_conn *c, const cJSON *ev, void *ud) {
   (void)ud;
   return wsc_conn_reply(c, "event_seen", cJSON_GetObjectItem(ev, "payload"));
@@ -83,7 +76,7 @@ static wsc_consumer *consumer(const char *name, int with_auth) {
   CHECK_OK(wsc_consumer_on(c, "fail", on_fail, NULL, NULL));
   CHECK_OK(wsc_consumer_on(c, "room_info", on_room_info, NULL, NULL));
   CHECK_OK(wsc_consumer_on(c, "note", on_note, NULL, NULL));
-  CHECK_OK(wsc_consumer_on(c, "whoami", on_whoami, NULL, NULL));
+  CHECK_OK(wsc_consumer_on(c, "whoami", wst_whoami_handler, NULL, NULL));
   CHECK_OK(wsc_consumer_on_event(c, "poke", on_event, NULL, NULL));
   CHECK_OK(wsc_consumer_add_group(c, "all"));
   if (with_auth) {
@@ -118,25 +111,13 @@ static int logged(const char *needle) {
 
 /* ---- the tests ------------------------------------------------------------ */
 
-static char *channel_of(wst_client *cl) {
-  wst_send_text(cl, "{\"action\":\"whoami\"}");
-  char *r = NULL;
-  while ((r = wst_recv(cl, 5000)) && !strstr(r, "\"whoami\"")) free(r);
-  CHECK(r);
-  cJSON *j = cJSON_Parse(r);
-  char *ch = strdup(cJSON_GetObjectItem(j, "payload")->valuestring);
-  cJSON_Delete(j);
-  free(r);
-  return ch;
-}
-
 static const char *const COMPLETE = "{\"action\":\"complete\",\"payload\":null}";
 
 static void test_completion(wst_server *s) {
   int port = wst_port(s);
   wst_client *a = wst_open(port, "/ws/completion");
   wst_client *plain = wst_open(port, "/ws/plain");
-  char *ch = channel_of(a);
+  char *ch = wst_whoami(a);
   wst_expect(a, COMPLETE);
   /* after a reply */
   wst_send_text(a, "{\"action\":\"echo\",\"payload\":1}");

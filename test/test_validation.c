@@ -6,6 +6,7 @@
 
 #include "helpers/check.h"
 #include "helpers/server_thread.h"
+#include "helpers/whoami.h"
 #include "helpers/ws_client.h"
 
 static int chat_calls; /* loop thread only; read through the "calls" action */
@@ -21,14 +22,6 @@ static int on_calls(wsc_conn *c, const cJSON *msg, void *ud) {
   cJSON *n = cJSON_CreateNumber(chat_calls);
   int rc = wsc_conn_reply(c, "calls", n);
   cJSON_Delete(n);
-  return rc;
-}
-
-static int on_whoami(wsc_conn *c, const cJSON *msg, void *ud) {
-  (void)msg, (void)ud;
-  cJSON *s = cJSON_CreateString(wsc_conn_get_channel(c));
-  int rc = wsc_conn_reply(c, "whoami", s);
-  cJSON_Delete(s);
   return rc;
 }
 
@@ -63,7 +56,7 @@ static wsc_consumer *make_consumer(void) {
   CHECK_OK(wsc_consumer_new("chat", &c));
   CHECK_OK(wsc_consumer_on(c, "chat", on_chat, NULL, NULL));
   CHECK_OK(wsc_consumer_on(c, "calls", on_calls, NULL, NULL));
-  CHECK_OK(wsc_consumer_on(c, "whoami", on_whoami, NULL, NULL));
+  CHECK_OK(wsc_consumer_on(c, "whoami", wst_whoami_handler, NULL, NULL));
   CHECK_OK(wsc_consumer_on_event(c, "notify", on_notify, NULL, NULL));
   wsc_handler_doc d;
   wsc_handler_doc_init(&d);
@@ -165,14 +158,7 @@ static void test_messages(int port) {
 static void test_events(wst_server *s) {
   int port = wst_port(s);
   wst_client *a = wst_open(port, "/ws/chat");
-  wst_send_text(a, "{\"action\":\"whoami\"}");
-  char *r = wst_recv(a, 5000);
-  cJSON *j = cJSON_Parse(r);
-  char channel[128];
-  snprintf(channel, sizeof channel, "%s",
-           cJSON_GetObjectItem(j, "payload")->valuestring);
-  cJSON_Delete(j);
-  free(r);
+  char *channel = wst_whoami(a);
   const char *bad = "{\"action\":\"notify\",\"payload\":{\"txt\":\"x\"}}";
   const char *good = "{\"action\":\"notify\",\"payload\":{\"text\":\"x\"}}";
   CHECK_OK(wsc_server_send_event_threadsafe(wst_srv(s), NULL, channel, bad,
@@ -185,6 +171,7 @@ static void test_events(wst_server *s) {
              "\"level\":\"info\"}}");
   CHECK(wst_silent(a, 200));
   wst_close(a, 1000);
+  free(channel);
 }
 
 int main(void) {
