@@ -59,9 +59,16 @@ void wsc__conn_free(wsc_conn *c) {
   wsc__kv_free(c->query, c->nquery);
   wsc__free(c->path);
   wsc__free(c->rx);
+  wsc__free(c->refused_detail);
+  wsc__free(c->close_reason);
   wsc__free(c->user_id);
   cJSON_Delete(c->claims);
   wsc__free(c);
+}
+
+char *wsc__conn_refusal(wsc_conn *c) {
+  if (!c->refused_detail) c->refused_detail = wsc__calloc(1, WSC__REFUSAL_MAX);
+  return c->refused_detail;
 }
 
 /* ---- sending ------------------------------------------------------------ */
@@ -108,12 +115,13 @@ int wsc__conn_queue(wsc_conn *c, wsc__frame *f) {
  * close frame travels like every other frame: pre-framed, in the gathered
  * write, after everything queued before it. */
 static size_t put_close_frame(wsc_conn *c, unsigned char *p) {
-  size_t rl = strlen(c->close_reason);
+  const char *reason = c->close_reason ? c->close_reason : "";
+  size_t rl = strlen(reason);
   p[0] = 0x88;
   p[1] = (unsigned char)(2 + rl);
   p[2] = (unsigned char)(c->close_code >> 8);
   p[3] = (unsigned char)c->close_code;
-  memcpy(p + 4, c->close_reason, rl);
+  memcpy(p + 4, reason, rl);
   return 4 + rl;
 }
 
@@ -179,7 +187,9 @@ void wsc__conn_start_close(wsc_conn *c, int code, const char *reason) {
   if (c->state != WSC__CONN_OPEN) return;
   c->state = WSC__CONN_CLOSING;
   c->close_code = code;
-  snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
+  /* A close frame's payload is at most 125 bytes: the code, then the text. */
+  if (reason && *reason && (c->close_reason = wsc__malloc(124)))
+    snprintf(c->close_reason, 124, "%s", reason);
   wsc__server_mark_dirty(c->srv, c);
 }
 
@@ -261,7 +271,7 @@ int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
   if (c->consumer->send_auth_message)
     wsc__conn_send_owned(
         c, wsc__msg_authentication(c->refused_status ? c->refused_status : 200,
-                                   c->refused_detail));
+                                   c->refused_detail ? c->refused_detail : ""));
   if (c->refused_status) {
     /* Chanx's refusal after accepting: 403 -> 4003; a server error 1011. */
     int st = c->refused_status;

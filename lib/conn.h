@@ -22,41 +22,50 @@ typedef enum wsc__conn_state {
 } wsc__conn_state;
 
 struct wsc_conn {
+  /* What every broadcast touches for every recipient comes first, in the
+   * same two cache lines: fan-out speed is bounded by these misses. */
   wsc_server *srv;
   struct lws *wsi;
   wsc_consumer *consumer;
-  struct wsc__layer *layer;
+  wsc__frame **q; /* ring of frames waiting to be written */
+  uint32_t qhead, qlen, qcap;
   wsc__conn_state state;
-  wsc_conn *prev, *next;             /* the server's open connections */
+  size_t qbytes;
   wsc_conn *dirty_prev, *dirty_next; /* the server's to-flush list */
-  int in_dirty;
-  int writable_requested;
-  int close_sent;
+  unsigned char in_dirty, writable_requested, close_sent;
+  struct wsc__layer *layer;
+  wsc_conn *prev, *next; /* the server's open connections */
   char channel[WSC_NAME_MAX + 1];
   char *path;
   wsc__kv *params, *query;
   size_t nparams, nquery;
   char **groups;
   size_t ngroups, groups_cap;
-  wsc__frame **q; /* ring of frames waiting to be written */
-  size_t qhead, qlen, qcap, qbytes;
   int refused_status; /* authenticate refused; told after the handshake */
-  char refused_detail[160]; /* why, for the client ("" : the default) */
+  char *refused_detail; /* why, for the client (NULL: the default) */
   int admitted;        /* counted against the connection limits */
-  char peer[64];       /* the client's address */
+  char peer[48];       /* the client's address (INET6_ADDRSTRLEN) */
   int in_handshake;    /* authenticate is running: headers are readable */
   char *user_id;       /* wsc_conn_set_user */
   cJSON *claims;
   double tokens;       /* message rate: token bucket */
   uint64_t tokens_at;  /* uv_now of the last refill */
-  int close_code; /* what we send, or what the peer sent */
-  char close_reason[124];
+  int close_code;     /* what we send, or what the peer sent */
+  char *close_reason; /* NULL: none */
   unsigned char *rx;
   size_t rxlen, rxcap;
+  uint64_t rx_turn;     /* the server's turn of rx_turn_bytes */
+  size_t rx_turn_bytes; /* received in that turn, framing included */
   int rx_binary;
   void *data;
   void (*free_data)(void *);
 };
+
+/* Room for why a handshake is refused, told to the client. */
+#define WSC__REFUSAL_MAX 160
+/* The refusal text's buffer (WSC__REFUSAL_MAX bytes), allocated on first use
+ * so open connections do not carry it; NULL when out of memory. */
+char *wsc__conn_refusal(wsc_conn *c);
 
 /* Allocates a pending connection; takes `params` and `query` on success. */
 wsc_conn *wsc__conn_new(wsc_server *srv, wsc_consumer *consumer,

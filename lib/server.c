@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <strings.h>
 
 #include "alloc.h"
@@ -83,8 +84,49 @@ void wsc__server_unmark_dirty(wsc_server *srv, wsc_conn *c) {
   c->in_dirty = 0;
 }
 
+/* lws reads at most WSC__RX_BUFFER per connection per turn. A connection
+ * that filled that read probably has more waiting (a busy sender), and
+ * every message it holds is another frame for each recipient: flushing now
+ * would spend one send() per recipient on a few frames, then again next
+ * turn. So the flush waits while such sockets still have input, up to
+ * WSC__FLUSH_DEFER_NS: the next turns read it, and the recipients get all
+ * of it in one write each, as a server with big read buffers would do. */
+void wsc__server_note_input(wsc_server *srv, wsc_conn *c, size_t len) {
+  if (c->rx_turn != srv->turn) {
+    c->rx_turn = srv->turn;
+    c->rx_turn_bytes = 0;
+  }
+  size_t before = c->rx_turn_bytes;
+  c->rx_turn_bytes += len + 6; /* a client frame's header with its mask */
+  if (before < WSC__RX_BUFFER / 2 && c->rx_turn_bytes >= WSC__RX_BUFFER / 2 &&
+      srv->nbusy_readers < WSC__BUSY_READERS)
+    srv->busy_readers[srv->nbusy_readers++] = lws_get_socket_fd(c->wsi);
+}
+
+static int input_waiting(wsc_server *srv) {
+  for (size_t i = 0; i < srv->nbusy_readers; i++) {
+    int n = 0;
+    if (ioctl(srv->busy_readers[i], FIONREAD, &n) == 0 && n > 0) return 1;
+  }
+  return 0;
+}
+
+static int flush_should_wait(wsc_server *srv) {
+  int wait = 0;
+  if (srv->nbusy_readers && !srv->closing && input_waiting(srv)) {
+    uint64_t now = uv_hrtime();
+    if (!srv->defer_since) srv->defer_since = now;
+    wait = now - srv->defer_since < WSC__FLUSH_DEFER_NS;
+  }
+  if (!wait) srv->defer_since = 0;
+  srv->nbusy_readers = 0;
+  srv->turn++;
+  return wait;
+}
+
 static void on_flush(uv_check_t *h) {
   wsc_server *srv = h->data;
+  if (flush_should_wait(srv)) return; /* the kick stays on: no blocking */
   uv_idle_stop(&srv->flush_kick);
   while (srv->dirty) {
     wsc_conn *c = srv->dirty;
@@ -228,15 +270,15 @@ static int jwt_login(wsc_conn *c) {
   if (!token && wsc_conn_get_header(c, "authorization", header, sizeof header) > 7 &&
       strncasecmp(header, "Bearer ", 7) == 0)
     token = header + 7;
+  char *why = wsc__conn_refusal(c);
+  if (!why) return 500;
   if (!token || !*token) {
-    snprintf(c->refused_detail, sizeof c->refused_detail,
-             "Authentication credentials were not provided.");
+    snprintf(why, WSC__REFUSAL_MAX, "Authentication credentials were not provided.");
     return 401;
   }
   cJSON *claims = NULL;
   int rc = wsc_jwt_verify(token, cons->jwt_secret, strlen(cons->jwt_secret),
-                          cons->jwt_leeway, &claims, c->refused_detail,
-                          sizeof c->refused_detail);
+                          cons->jwt_leeway, &claims, why, WSC__REFUSAL_MAX);
   if (rc == WSC_ENOMEM) return 500;
   if (rc) return 401;
   const cJSON *u = cJSON_GetObjectItemCaseSensitive(claims, cons->jwt_user_claim);
@@ -249,8 +291,7 @@ static int jwt_login(wsc_conn *c) {
     id[0] = '\0';
   if (!id[0]) {
     cJSON_Delete(claims);
-    snprintf(c->refused_detail, sizeof c->refused_detail,
-             "Token has no \"%s\" claim", cons->jwt_user_claim);
+    snprintf(why, WSC__REFUSAL_MAX, "Token has no \"%s\" claim", cons->jwt_user_claim);
     return 401;
   }
   rc = wsc_conn_set_user(c, id, claims);
@@ -272,8 +313,10 @@ static int authorize(wsc_conn *c) {
   for (size_t i = 0; !st && h->may_join && i < cons->ngroups; i++)
     if (h->may_join(c, cons->groups[i], cons->hooks_ud)) {
       st = 403;
-      snprintf(c->refused_detail, sizeof c->refused_detail,
-               "You do not have permission to join '%s'.", cons->groups[i]);
+      char *why = wsc__conn_refusal(c);
+      if (why)
+        snprintf(why, WSC__REFUSAL_MAX, "You do not have permission to join '%s'.",
+                 cons->groups[i]);
     }
   c->in_handshake = 0;
   return st;
@@ -326,11 +369,12 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   }
   int st = authorize(c);
   if (st) {
+    const char *why = c->refused_detail ? c->refused_detail : "";
     SRV_LOG(srv, WSC_LOG_INFO, "%s from %s: refused (%d%s%s)", uri, c->peer, st,
-            c->refused_detail[0] ? ": " : "", c->refused_detail);
+            why[0] ? ": " : "", why);
     if (!cons->send_auth_message) {
-      char detail[sizeof c->refused_detail];
-      snprintf(detail, sizeof detail, "%s", c->refused_detail);
+      char detail[WSC__REFUSAL_MAX];
+      snprintf(detail, sizeof detail, "%s", why);
       wsc__conn_free(c);
       return refuse_why(wsi, st, detail[0] ? detail : NULL);
     }

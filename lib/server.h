@@ -18,7 +18,12 @@
 
 /* Largest gathered write: lws caps each send at tx_packet_size. */
 #define WSC__TX_PACKET 65536
-#define WSC__RX_BUFFER 1024
+/* lws reads at most this much per connection per loop turn, and allocates it
+ * per connection: small keeps idle connections cheap (see busy_readers). */
+#define WSC__RX_BUFFER 512
+/* The longest a flush waits for connections that still have input to read. */
+#define WSC__FLUSH_DEFER_NS 2000000
+#define WSC__BUSY_READERS 32
 
 /* A document registered with wsc_server_add_http_content. */
 typedef struct wsc__http_content {
@@ -52,6 +57,11 @@ struct wsc_server {
   wsc_conn *dirty;
   uv_check_t flush_check;
   uv_idle_t flush_kick; /* keeps the loop from blocking before the flush */
+  /* Sockets that filled lws's read this turn, and when the flush began to
+   * wait for them (0: it is not waiting). */
+  int busy_readers[WSC__BUSY_READERS];
+  size_t nbusy_readers;
+  uint64_t turn, defer_since;
   uv_timer_t reflush;   /* re-flushes connections lws left frames on */
   unsigned char *scratch;
   size_t scratch_cap;
@@ -81,6 +91,8 @@ void wsc__server_retry_flush(wsc_server *srv);
 /* A connection admitted by on_confirm_upgrade stops counting against the
  * connection limits (called when it is freed). */
 void wsc__server_release_slot(wsc_server *srv, const char *peer);
+/* Notes `len` bytes received on `c` this loop turn. */
+void wsc__server_note_input(wsc_server *srv, wsc_conn *c, size_t len);
 /* A scratch buffer of at least `n` bytes plus LWS_PRE before it, or NULL. */
 unsigned char *wsc__server_scratch(wsc_server *srv, size_t n);
 

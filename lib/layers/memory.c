@@ -193,17 +193,18 @@ static void drain(uv_idle_t *h) {
     for (size_t i = 0; i < it->n; i++) {
       mem_chan *c = it->targets[i];
       c->pending--;
-      if (expired || c->released) continue;
-      if (c->receiver)
-        l->scratch[nr++] = c->receiver;
-      else if (chan_backlog_push(c, it->msg))
+      if (!expired && c->receiver) {
+        l->scratch[nr++] = c->receiver; /* a live receiver keeps c alive */
+        continue;
+      }
+      if (!expired && !c->released && chan_backlog_push(c, it->msg))
         wsc__host_logf(l->host, WSC_LOG_ERROR, "out of memory: dropped a message for "
               "channel '%s'", c->name);
+      chan_maybe_free(l, c);
     }
     if (nr)
       l->host->deliver(l->host->host_data, l->scratch, nr, it->msg->data,
                        it->msg->len);
-    for (size_t i = 0; i < it->n; i++) chan_maybe_free(l, it->targets[i]);
     if (it->done) it->done(it->done_arg, 0, NULL);
     msg_unref(it->msg);
     if (it->targets != &it->one) wsc__free(it->targets);
@@ -384,34 +385,30 @@ static int mem_group_send(void *inst, const char *group, const char *msg,
   mem_group *g = wsc__strmap_get(&l->groups, group);
   if (!g) return enqueue_empty(l, done, done_arg);
   uint64_t now = now_ms(l);
-  size_t full = 0;
-  for (size_t i = 0; i < g->n;) {
-    mem_chan *c = g->m[i].ch;
-    if (c->released ||
-        (!c->receiver && g->m[i].joined + l->group_expiry_ms <= now))
-      group_remove_at(l, g, i);
-    else
-      i++;
-  }
-  if (!g->n) {
-    group_maybe_free(l, group, g);
-    return enqueue_empty(l, done, done_arg);
-  }
+  size_t full = 0, n = 0;
   item *it = wsc__calloc(1, sizeof *it);
-  mem_chan **targets = it ? wsc__calloc(g->n, sizeof *targets) : NULL;
+  mem_chan **targets = it ? wsc__malloc((g->n ? g->n : 1) * sizeof *targets) : NULL;
   mem_msg *m = targets ? msg_new(l, msg, len) : NULL;
   if (!m) {
     wsc__free(targets);
     wsc__free(it);
     return WSC_ENOMEM;
   }
-  size_t n = 0;
-  for (size_t i = 0; i < g->n; i++) {
+  /* One pass: drop the members that are gone, then target the rest. */
+  for (size_t i = 0; i < g->n;) {
     mem_chan *c = g->m[i].ch;
-    if (!c->receiver) chan_expire_backlog(l, c);
-    if (chan_full(l, c)) {
-      full++;
+    if (c->released ||
+        (!c->receiver && g->m[i].joined + l->group_expiry_ms <= now)) {
+      group_remove_at(l, g, i);
       continue;
+    }
+    i++;
+    if (!c->receiver) {
+      chan_expire_backlog(l, c);
+      if (chan_full(l, c)) {
+        full++;
+        continue;
+      }
     }
     c->pending++;
     targets[n++] = c;
@@ -425,6 +422,7 @@ static int mem_group_send(void *inst, const char *group, const char *msg,
     msg_unref(m);
     wsc__free(targets);
     wsc__free(it);
+    group_maybe_free(l, group, g);
     return enqueue_empty(l, done, done_arg);
   }
   it->msg = m;
