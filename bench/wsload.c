@@ -1,14 +1,24 @@
 /* wsload: a WebSocket broadcast load generator (loopback only).
  *
- *   wsload --port P [--path /ws/chat] [--conns N] [--senders S] [--rate R]
- *          [--seconds D] [--warmup W] [--server-pid PID] [--echo]
- *          [--connect-batch B]   (at most B handshakes at once; default all)
+ *   wsload --port P[,P2...] [--path /ws/chat] [--conns N] [--senders S]
+ *          [--rate R] [--seconds D] [--warmup W] [--server-pid PID[,PID2...]]
+ *          [--echo] [--connect-batch B] [--threads T] [--drain 2]
  *
- * Opens N connections; S of them send {"action":"chat","payload":{"message":
- * "<send time ns>"}} at R messages per second in total; every frame received
- * whose text holds "💬 <time>" counts as one delivery, with its latency. In
- * --echo mode each connection sends {"action":"echo",...} and waits for the
- * reply (closed loop). Prints one JSON line. Every run is bounded in time. */
+ * Opens N connections (spread over the ports given, and over the source
+ * addresses 127.0.0.1, .2, ... when N exceeds one address's ephemeral
+ * ports); S of them send {"action":"chat","payload":{"message":"<send time
+ * ns>"}} at R messages per second in total; every frame received whose text
+ * holds "💬 <time>" counts as one delivery, with its latency. In --echo mode
+ * each connection sends {"action":"echo",...} and waits for the reply (closed
+ * loop). After the measured D seconds it waits --drain seconds for late
+ * deliveries. --connect-batch keeps at most B handshakes in flight per thread.
+ * --threads defaults to the CPUs this process may run on (taskset): each
+ * thread has its own loop and a share of the connections and senders.
+ * Prints one JSON line; the servers' CPU and RSS come from /proc. Every run is
+ * bounded in time. */
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,67 +29,94 @@
 
 #define BUCKET_US 20
 #define BUCKETS 500000 /* up to 10 s */
+#define READ_BUF 262144
+#define MAX_PORTS 8
+#define CONNS_PER_SOURCE 20000 /* well inside one address's ephemeral ports */
+#define CONNECT_TIMEOUT_NS 120000000000ULL
+
+struct worker;
 
 typedef struct conn {
   uv_tcp_t tcp;
   uv_connect_t creq;
+  struct worker *w;
   int id, open, sender;
   unsigned char *buf;
   size_t len;
-  uint64_t echo_sent;
 } conn;
 
-static struct {
-  int port, conns, senders, echo;
-  double rate, seconds, warmup;
-  const char *path;
-  int server_pid;
-  uv_loop_t *loop;
-  conn *c;
-  int opened, failed;
-  int batch, next_connect; /* at most `batch` handshakes in flight */
-  struct sockaddr_in addr;
-  uint64_t t0, connect_done, measure_from, measure_to, stop_at;
-  uint64_t sent_total, sent_measured, delivered, errors, echoes;
-  uint64_t *hist;
-  uint64_t max_ns;
+typedef struct worker {
+  uv_loop_t loop;
+  uv_thread_t thread;
   uv_timer_t tick;
-  double server_cpu0, server_cpu1;
-  int cpu0_taken, cpu1_taken;
+  conn *c;
+  int n, next_connect, in_flight;
+  int senders;
+  double rate; /* this worker's share */
+  uint64_t sender_due, sent_total, sent_measured, delivered, errors;
+  uint64_t *hist, max_ns;
+} worker;
+
+static struct {
+  int ports[MAX_PORTS], nports, pids[MAX_PORTS], npids;
+  int conns, senders, echo, batch, threads;
+  double rate, seconds, warmup, drain;
+  const char *path;
+  worker *w;
+  uint64_t t0, measure_from, measure_to, stop_at;
+  _Atomic int opened, failed;
+  _Atomic uint64_t connect_done; /* 0 until every connection is settled */
+  double cpu0, cpu1;
+  long rss_connected_kb;
 } g;
-static void on_connect(uv_connect_t *r, int status);
-static void start_next(void);
 
 static uint64_t now_ns(void) { return uv_hrtime(); }
 
-static void record(uint64_t lat_ns) {
+static void record(worker *w, uint64_t lat_ns) {
   uint64_t b = lat_ns / 1000 / BUCKET_US;
-  g.hist[b < BUCKETS ? b : BUCKETS - 1]++;
-  if (lat_ns > g.max_ns) g.max_ns = lat_ns;
+  w->hist[b < BUCKETS ? b : BUCKETS - 1]++;
+  if (lat_ns > w->max_ns) w->max_ns = lat_ns;
 }
 
-static double percentile(double p) {
+static double percentile(const uint64_t *hist, double p) {
   uint64_t total = 0, seen = 0;
-  for (int i = 0; i < BUCKETS; i++) total += g.hist[i];
+  for (int i = 0; i < BUCKETS; i++) total += hist[i];
   if (!total) return 0;
   uint64_t want = (uint64_t)(p * (double)total);
   for (int i = 0; i < BUCKETS; i++) {
-    seen += g.hist[i];
+    seen += hist[i];
     if (seen > want) return (i + 1) * BUCKET_US / 1000.0;
   }
   return BUCKETS * BUCKET_US / 1000.0;
 }
 
-static void on_written(uv_write_t *w, int status) {
-  if (status) g.errors++;
-  free(w);
+typedef struct {
+  uv_write_t req;
+  worker *w;
+} write_req;
+
+static void on_written(uv_write_t *r, int status) {
+  write_req *wr = (write_req *)r;
+  if (status) wr->w->errors++;
+  free(wr);
 }
 
-/* Writes one masked text frame (header, mask, payload in one buffer). */
+static void write_bytes(conn *c, const void *p, size_t n) {
+  write_req *wr = malloc(sizeof *wr + n);
+  wr->w = c->w;
+  memcpy(wr + 1, p, n);
+  uv_buf_t b = uv_buf_init((char *)(wr + 1), (unsigned)n);
+  if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_written)) {
+    c->w->errors++;
+    free(wr);
+  }
+}
+
+/* Writes one masked text frame. */
 static void send_text(conn *c, const char *text, size_t len) {
-  uv_write_t *w = malloc(sizeof *w + len + 14);
-  unsigned char *f = (unsigned char *)(w + 1);
+  unsigned char f[256];
   size_t h = 0;
+  if (len + 8 > sizeof f) return;
   f[h++] = 0x81;
   if (len < 126) {
     f[h++] = (unsigned char)(0x80 | len);
@@ -92,11 +129,7 @@ static void send_text(conn *c, const char *text, size_t len) {
   memcpy(f + h, mask, 4);
   h += 4;
   for (size_t i = 0; i < len; i++) f[h + i] = (unsigned char)text[i] ^ mask[i & 3];
-  uv_buf_t b = uv_buf_init((char *)f, (unsigned)(h + len));
-  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_written)) {
-    g.errors++;
-    free(w);
-  }
+  write_bytes(c, f, h + len);
 }
 
 static void send_stamped(conn *c, const char *action) {
@@ -105,9 +138,8 @@ static void send_stamped(conn *c, const char *action) {
   int n = snprintf(m, sizeof m, "{\"action\":\"%s\",\"payload\":{\"message\":\"%llu\"}}",
                    action, (unsigned long long)t);
   send_text(c, m, (size_t)n);
-  c->echo_sent = t;
-  g.sent_total++;
-  if (t >= g.measure_from && t < g.measure_to) g.sent_measured++;
+  c->w->sent_total++;
+  if (t >= g.measure_from && t < g.measure_to) c->w->sent_measured++;
 }
 
 static void on_text(conn *c, const unsigned char *p, size_t n) {
@@ -120,33 +152,38 @@ static void on_text(conn *c, const unsigned char *p, size_t n) {
     const char *q = memmem(p, n, "\"message\":\"", 11);
     if (q) s = (const unsigned char *)q + 11;
   }
-  if (!s) return;
+  if (!s || !atomic_load(&g.connect_done)) return; /* join notices, before the run */
   uint64_t t = strtoull((const char *)s, NULL, 10), now = now_ns();
-  if (t < g.measure_from || t >= g.measure_to) {
-    if (g.echo && now < g.stop_at) send_stamped(c, "echo");
-    return;
+  int measured = t >= g.measure_from && t < g.measure_to;
+  if (measured) {
+    c->w->delivered++;
+    record(c->w, now - t);
   }
-  g.delivered++;
-  record(now - t);
-  if (g.echo) {
-    g.echoes++;
-    if (now < g.stop_at) send_stamped(c, "echo");
-  }
+  if (g.echo && now < g.stop_at) send_stamped(c, "echo");
 }
 
 static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b) {
   conn *c = h->data;
   (void)sz;
   b->base = (char *)c->buf + c->len;
-  b->len = (unsigned)(262144 - c->len);
+  b->len = (unsigned)(READ_BUF - c->len);
+}
+
+static void start_next(worker *w);
+
+static void settle(worker *w, int ok) {
+  atomic_fetch_add(ok ? &g.opened : &g.failed, 1);
+  w->in_flight--;
+  start_next(w);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
   conn *c = s->data;
   (void)b;
   if (nread < 0) {
-    if (c->open) g.errors++;
-    c->open = 0;
+    if (c->open) c->w->errors++;
+    else settle(c->w, 0);
+    c->open = -1;
     uv_read_stop(s);
     return;
   }
@@ -156,14 +193,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
     unsigned char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
     if (!end) return;
     if (memcmp(c->buf, "HTTP/1.1 101", 12) != 0) {
-      g.failed++;
+      c->open = -1;
       uv_read_stop(s);
-      start_next();
+      settle(c->w, 0);
       return;
     }
     c->open = 1;
-    g.opened++;
-    start_next();
+    settle(c->w, 1);
     off = (size_t)(end + 4 - c->buf);
   }
   for (;;) {
@@ -182,27 +218,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
     }
     if (c->len - off < h + plen) break;
     if ((f[0] & 0x0f) == 1) on_text(c, f + h, plen);
-    else if ((f[0] & 0x0f) == 8) c->open = 0;
+    else if ((f[0] & 0x0f) == 8) c->open = -1;
     off += h + plen;
   }
   memmove(c->buf, c->buf + off, c->len - off);
   c->len -= off;
 }
 
-
-/* Starts the next connection, keeping at most --connect-batch handshakes
- * in flight (servers with a small accept backlog drop bursts). */
-static void start_next(void) {
-  if (g.next_connect >= g.conns) return;
-  conn *c = &g.c[g.next_connect++];
-  uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&g.addr, on_connect);
-}
-
 static void on_connect(uv_connect_t *r, int status) {
   conn *c = r->data;
   if (status) {
-    g.failed++;
-    start_next();
+    settle(c->w, 0);
     return;
   }
   char req[512];
@@ -210,96 +236,165 @@ static void on_connect(uv_connect_t *r, int status) {
                    "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                    "Sec-WebSocket-Version: 13\r\n\r\n", g.path);
-  uv_write_t *w = malloc(sizeof *w + (size_t)n);
-  memcpy(w + 1, req, (size_t)n);
-  uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)n);
-  uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+  write_bytes(c, req, (size_t)n);
   uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
 }
 
-static double server_cpu_s(void) {
-  if (!g.server_pid) return 0;
-  char p[64], line[1024];
-  snprintf(p, sizeof p, "/proc/%d/stat", g.server_pid);
-  FILE *f = fopen(p, "r");
-  if (!f) return 0;
-  unsigned long ut = 0, st = 0;
-  if (fgets(line, sizeof line, f)) {
-    char *q = strrchr(line, ')');
-    if (q) sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+/* Starts connections until --connect-batch handshakes are in flight (servers
+ * with a small accept backlog drop bursts). Connection i goes to port
+ * i % nports from source address 127.0.0.(1 + i / CONNS_PER_SOURCE). */
+static void start_next(worker *w) {
+  while (w->next_connect < w->n && w->in_flight < g.batch) {
+    conn *c = &w->c[w->next_connect++];
+    struct sockaddr_in to, from;
+    uv_ip4_addr("127.0.0.1", g.ports[c->id % g.nports], &to);
+    uv_tcp_init(&w->loop, &c->tcp);
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->tcp.data = c->creq.data = c;
+    c->buf = malloc(READ_BUF);
+    int source = c->id / CONNS_PER_SOURCE;
+    if (source) {
+      char ip[32];
+      snprintf(ip, sizeof ip, "127.0.0.%d", 1 + source);
+      uv_ip4_addr(ip, 0, &from);
+      uv_tcp_bind(&c->tcp, (struct sockaddr *)&from, 0);
+    }
+    w->in_flight++;
+    if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&to, on_connect)) {
+      w->in_flight--;
+      atomic_fetch_add(&g.failed, 1);
+    }
   }
-  fclose(f);
-  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static long server_rss_kb(void) {
-  if (!g.server_pid) return 0;
-  char p[64], line[256];
-  long kb = 0;
-  snprintf(p, sizeof p, "/proc/%d/status", g.server_pid);
-  FILE *f = fopen(p, "r");
-  while (f && fgets(line, sizeof line, f))
-    if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
-  if (f) fclose(f);
-  return kb;
+static double servers_cpu_s(void) {
+  double s = 0;
+  for (int i = 0; i < g.npids; i++) {
+    char p[64], line[1024];
+    snprintf(p, sizeof p, "/proc/%d/stat", g.pids[i]);
+    FILE *f = fopen(p, "r");
+    if (!f) continue;
+    unsigned long ut = 0, st = 0;
+    if (fgets(line, sizeof line, f)) {
+      char *q = strrchr(line, ')');
+      if (q) sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+    }
+    fclose(f);
+    s += (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+  }
+  return s;
 }
 
-static void report(void) {
-  double secs = (double)(g.measure_to - g.measure_from) / 1e9;
-  uint64_t expected = g.echo ? g.sent_measured : g.sent_measured * (uint64_t)g.opened;
-  printf("{\"mode\":\"%s\",\"conns\":%d,\"open\":%d,\"senders\":%d,\"rate\":%.0f,"
-         "\"seconds\":%.1f,\"sent\":%llu,\"expected\":%llu,\"delivered\":%llu,"
-         "\"delivered_ratio\":%.4f,\"deliveries_per_s\":%.0f,\"p50_ms\":%.2f,"
-         "\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f,\"connect_s\":%.3f,"
-         "\"errors\":%llu,\"failed_connects\":%d,\"server_cpu\":%.2f,"
-         "\"server_rss_kb\":%ld}\n",
-         g.echo ? "echo" : "broadcast", g.conns, g.opened, g.senders, g.rate, secs,
-         (unsigned long long)g.sent_measured, (unsigned long long)expected,
-         (unsigned long long)g.delivered,
-         expected ? (double)g.delivered / (double)expected : 0.0,
-         (double)g.delivered / secs, percentile(0.5), percentile(0.9),
-         percentile(0.99), (double)g.max_ns / 1e6,
-         (double)(g.connect_done - g.t0) / 1e9, (unsigned long long)g.errors,
-         g.failed, (g.server_cpu1 - g.server_cpu0) / secs, server_rss_kb());
+static long servers_rss_kb(void) {
+  long total = 0;
+  for (int i = 0; i < g.npids; i++) {
+    char p[64], line[256];
+    long kb = 0;
+    snprintf(p, sizeof p, "/proc/%d/status", g.pids[i]);
+    FILE *f = fopen(p, "r");
+    while (f && fgets(line, sizeof line, f))
+      if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
+    if (f) fclose(f);
+    total += kb;
+  }
+  return total;
 }
 
-static uint64_t sender_due; /* messages due so far */
-
-static void on_tick(uv_timer_t *t) {
-  uint64_t now = now_ns();
-  if (!g.connect_done) {
-    if (g.opened + g.failed < g.conns && now - g.t0 < 60000000000ULL) return;
-    g.connect_done = now;
+/* Worker 0 decides when the connect phase is over and samples the servers. */
+static void coordinate(uint64_t now) {
+  if (!atomic_load(&g.connect_done)) {
+    int settled = atomic_load(&g.opened) + atomic_load(&g.failed);
+    if (settled < g.conns && now - g.t0 < CONNECT_TIMEOUT_NS) return;
+    g.rss_connected_kb = servers_rss_kb();
     g.measure_from = now + (uint64_t)(g.warmup * 1e9);
     g.measure_to = g.measure_from + (uint64_t)(g.seconds * 1e9);
     g.stop_at = g.measure_to;
-    if (g.echo)
-      for (int i = 0; i < g.conns; i++)
-        if (g.c[i].open) send_stamped(&g.c[i], "echo");
+    g.cpu0 = g.cpu1 = -1;
+    atomic_store(&g.connect_done, now); /* publishes the times above */
     return;
   }
-  /* The server's CPU time over exactly the measured window. */
-  if (!g.cpu0_taken && now >= g.measure_from) {
-    g.server_cpu0 = server_cpu_s();
-    g.cpu0_taken = 1;
+  if (g.cpu0 < 0 && now >= g.measure_from) g.cpu0 = servers_cpu_s();
+  if (g.cpu1 < 0 && now >= g.measure_to) g.cpu1 = servers_cpu_s();
+}
+
+static void on_tick(uv_timer_t *t) {
+  worker *w = t->data;
+  uint64_t now = now_ns();
+  if (w == &g.w[0]) coordinate(now);
+  uint64_t done = atomic_load(&g.connect_done);
+  if (!done) return;
+  if (w->sender_due == 0 && g.echo) {
+    w->sender_due = 1; /* each connection starts its loop once */
+    for (int i = 0; i < w->n; i++)
+      if (w->c[i].open == 1) send_stamped(&w->c[i], "echo");
   }
-  if (!g.cpu1_taken && now >= g.measure_to) {
-    g.server_cpu1 = server_cpu_s();
-    g.cpu1_taken = 1;
-  }
-  if (!g.echo && now < g.stop_at) {
-    uint64_t due = (uint64_t)((double)(now - g.connect_done) / 1e9 * g.rate);
-    while (sender_due < due) {
-      conn *c = &g.c[sender_due % (uint64_t)g.senders];
-      if (c->open) send_stamped(c, "chat");
-      sender_due++;
+  if (!g.echo && w->senders && now < g.stop_at) {
+    uint64_t due = (uint64_t)((double)(now - done) / 1e9 * w->rate);
+    for (; w->sender_due < due; w->sender_due++) {
+      conn *c = &w->c[w->sender_due % (uint64_t)w->senders];
+      if (c->open == 1) send_stamped(c, "chat");
     }
   }
-  if (now >= g.stop_at + 2000000000ULL) { /* 2 s to drain */
-    report();
+  if (now >= g.stop_at + (uint64_t)(g.drain * 1e9)) { /* late deliveries still count */
     uv_timer_stop(t);
-    uv_stop(g.loop);
+    uv_stop(&w->loop);
   }
+}
+
+static void run_worker(void *arg) {
+  worker *w = arg;
+  for (int i = 0; i < g.batch && i < w->n; i++) start_next(w);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+static void report(void) {
+  uint64_t sent = 0, sent_total = 0, delivered = 0, errors = 0, max_ns = 0;
+  uint64_t *hist = calloc(BUCKETS, sizeof *hist);
+  for (int t = 0; t < g.threads; t++) {
+    worker *w = &g.w[t];
+    sent += w->sent_measured;
+    sent_total += w->sent_total;
+    delivered += w->delivered;
+    errors += w->errors;
+    if (w->max_ns > max_ns) max_ns = w->max_ns;
+    for (int i = 0; i < BUCKETS; i++) hist[i] += w->hist[i];
+  }
+  double secs = (double)(g.measure_to - g.measure_from) / 1e9;
+  int opened = atomic_load(&g.opened);
+  uint64_t expected = g.echo ? sent : sent * (uint64_t)opened;
+  double connect_s = (double)(atomic_load(&g.connect_done) - g.t0) / 1e9;
+  printf("{\"mode\":\"%s\",\"conns\":%d,\"open\":%d,\"senders\":%d,\"rate\":%.0f,"
+         "\"threads\":%d,\"seconds\":%.1f,\"sent_total\":%llu,\"sent\":%llu,\"expected\":%llu,\"delivered\":%llu,"
+         "\"delivered_ratio\":%.4f,\"deliveries_per_s\":%.0f,\"p50_ms\":%.2f,"
+         "\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f,\"connect_s\":%.3f,"
+         "\"connects_per_s\":%.0f,\"errors\":%llu,\"failed_connects\":%d,"
+         "\"server_cpu\":%.2f,\"server_rss_connected_kb\":%ld,\"server_rss_kb\":%ld}\n",
+         g.echo ? "echo" : "broadcast", g.conns, opened, g.senders, g.rate, g.threads, secs,
+         (unsigned long long)sent_total, (unsigned long long)sent, (unsigned long long)expected,
+         (unsigned long long)delivered, expected ? (double)delivered / (double)expected : 0.0,
+         (double)delivered / secs, percentile(hist, 0.5), percentile(hist, 0.9),
+         percentile(hist, 0.99), (double)max_ns / 1e6, connect_s,
+         connect_s > 0 ? opened / connect_s : 0.0, (unsigned long long)errors,
+         atomic_load(&g.failed), (g.cpu1 - g.cpu0) / secs, g.rss_connected_kb,
+         servers_rss_kb());
+  free(hist);
+}
+
+static int parse_list(const char *s, int *out, int max) {
+  int n = 0;
+  while (*s && n < max) {
+    out[n++] = atoi(s);
+    const char *comma = strchr(s, ',');
+    if (!comma) break;
+    s = comma + 1;
+  }
+  return n;
+}
+
+static int cpus_allowed(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set)) return 1;
+  return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
 }
 
 int main(int argc, char **argv) {
@@ -308,46 +403,65 @@ int main(int argc, char **argv) {
   g.rate = 1000;
   g.seconds = 5;
   g.warmup = 1;
+  g.drain = 2;
   g.path = "/ws/chat";
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "0";
-    if (!strcmp(a, "--port")) g.port = atoi(v), i++;
+    if (!strcmp(a, "--port")) g.nports = parse_list(v, g.ports, MAX_PORTS), i++;
     else if (!strcmp(a, "--path")) g.path = v, i++;
     else if (!strcmp(a, "--conns")) g.conns = atoi(v), i++;
     else if (!strcmp(a, "--senders")) g.senders = atoi(v), i++;
     else if (!strcmp(a, "--rate")) g.rate = atof(v), i++;
     else if (!strcmp(a, "--seconds")) g.seconds = atof(v), i++;
     else if (!strcmp(a, "--warmup")) g.warmup = atof(v), i++;
-    else if (!strcmp(a, "--server-pid")) g.server_pid = atoi(v), i++;
+    else if (!strcmp(a, "--drain")) g.drain = atof(v), i++;
+    else if (!strcmp(a, "--server-pid")) g.npids = parse_list(v, g.pids, MAX_PORTS), i++;
     else if (!strcmp(a, "--echo")) g.echo = 1;
     else if (!strcmp(a, "--connect-batch")) g.batch = atoi(v), i++;
+    else if (!strcmp(a, "--threads")) g.threads = atoi(v), i++;
     else {
       fprintf(stderr, "wsload: unknown option %s\n", a);
       return 2;
     }
   }
-  if (!g.port || g.conns < 1 || g.senders < 1 || g.senders > g.conns ||
-      g.seconds <= 0 || g.seconds > 120) {
+  if (!g.nports || g.conns < 1 || g.senders < 1 || g.senders > g.conns || g.seconds <= 0 ||
+      g.seconds > 120 || g.conns > 250 * CONNS_PER_SOURCE) {
     fprintf(stderr, "wsload: need --port, 1 <= senders <= conns, 0 < seconds <= 120\n");
     return 2;
   }
-  g.loop = uv_default_loop();
-  g.hist = calloc(BUCKETS, sizeof *g.hist);
-  g.c = calloc((size_t)g.conns, sizeof *g.c);
-  uv_ip4_addr("127.0.0.1", g.port, &g.addr); /* loopback only */
-  g.t0 = now_ns();
-  for (int i = 0; i < g.conns; i++) {
-    conn *c = &g.c[i];
-    c->id = i;
-    c->buf = malloc(262144);
-    uv_tcp_init(g.loop, &c->tcp);
-    uv_tcp_nodelay(&c->tcp, 1);
-    c->tcp.data = c->creq.data = c;
+  for (int i = 0; i < g.nports; i++)
+    if (g.ports[i] <= 0 || g.ports[i] > 65535) {
+      fprintf(stderr, "wsload: bad port\n");
+      return 2;
+    }
+  if (g.threads <= 0) g.threads = cpus_allowed();
+  if (g.threads > g.conns) g.threads = g.conns;
+  if (g.batch <= 0) g.batch = g.conns;
+  conn *all = calloc((size_t)g.conns, sizeof *all);
+  g.w = calloc((size_t)g.threads, sizeof *g.w);
+  /* Connections are dealt out in contiguous slices; senders are the first
+   * connections of each slice, so every thread has its share of both. */
+  for (int t = 0, at = 0; t < g.threads; t++) {
+    worker *w = &g.w[t];
+    w->n = g.conns / g.threads + (t < g.conns % g.threads);
+    w->c = all + at;
+    w->senders = g.senders / g.threads + (t < g.senders % g.threads);
+    if (w->senders > w->n) w->senders = w->n;
+    w->rate = g.rate * w->senders / g.senders;
+    w->hist = calloc(BUCKETS, sizeof *w->hist);
+    for (int i = 0; i < w->n; i++) {
+      w->c[i].w = w;
+      w->c[i].id = at + i;
+    }
+    at += w->n;
+    uv_loop_init(&w->loop);
+    uv_timer_init(&w->loop, &w->tick);
+    w->tick.data = w;
+    uv_timer_start(&w->tick, on_tick, 1, 1);
   }
-  if (g.batch <= 0 || g.batch > g.conns) g.batch = g.conns;
-  for (int i = 0; i < g.batch; i++) start_next();
-  uv_timer_init(g.loop, &g.tick);
-  uv_timer_start(&g.tick, on_tick, 1, 1);
-  uv_run(g.loop, UV_RUN_DEFAULT);
-  return g.failed ? 1 : 0;
+  g.t0 = now_ns();
+  for (int t = 0; t < g.threads; t++) uv_thread_create(&g.w[t].thread, run_worker, &g.w[t]);
+  for (int t = 0; t < g.threads; t++) uv_thread_join(&g.w[t].thread);
+  report();
+  return atomic_load(&g.failed) ? 1 : 0;
 }

@@ -1,0 +1,267 @@
+"""Writes bench/run's results: a Markdown report (tables with ratios against
+the reference and the Django Channels peer, and which targets hold) and a
+plot of delivered rate and p99 latency against offered rate."""
+import datetime
+import json
+import os
+import platform
+import subprocess
+
+P99_MS = 100
+
+
+def fmt(v):
+    return f"{v:,.0f}"
+
+
+def sustained(r, any_latency=False):
+    return r["delivered_ratio"] >= 0.99 and (any_latency or r["p99_ms"] <= P99_MS)
+
+
+def best(rows, any_latency=False):
+    ok = [r for r in rows if sustained(r, any_latency)]
+    return max(ok, key=lambda r: r["deliveries_per_s"]) if ok else None
+
+
+def label(r):
+    if r["system"] == "reference":
+        return "reference (epoll)"
+    procs = f", {r['processes']} processes" if r.get("processes", 1) > 1 else ""
+    return f"{r['system']} {r['layer']}{procs}"
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} x {cpu}, Linux {platform.release()}"
+
+
+class Report:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def select(self, section, **kw):
+        return [r for r in self.rows if r["section"] == section and
+                all(r.get(k) == v for k, v in kw.items())]
+
+    def fanout_best(self, n, system, layer, processes=1):
+        rows = self.select("fanout", conns=n, system=system, layer=layer, processes=processes)
+        return best(rows, any_latency=system == "django-channels")
+
+
+def fanout_table(rep, n):
+    ref = rep.fanout_best(n, "reference", "-")
+    keys = []
+    for r in rep.select("fanout", conns=n):
+        k = (r["system"], r["layer"], r["processes"])
+        if k not in keys:
+            keys.append(k)
+    lines = [f"### N = {n:,}", "",
+             "| system | best sustained deliveries/s | p50 / p99 ms | vs reference | "
+             "vs Django Channels (same layer) | highest offered: delivered, p99 |",
+             "|---|---|---|---|---|---|"]
+    for system, layer, procs in keys:
+        rows = rep.select("fanout", conns=n, system=system, layer=layer, processes=procs)
+        b = rep.fanout_best(n, system, layer, procs)
+        top = max(rows, key=lambda r: r["rate"])
+        peer = rep.fanout_best(n, "django-channels", layer)
+        cells = [label(rows[0])]
+        if b:
+            cells += [fmt(b["deliveries_per_s"]) + ("*" if system == "django-channels" else ""),
+                      f"{b['p50_ms']:.1f} / {b['p99_ms']:.1f}",
+                      f"{b['deliveries_per_s'] / ref['deliveries_per_s']:.2f}x" if ref else "-",
+                      f"{b['deliveries_per_s'] / peer['deliveries_per_s']:,.0f}x"
+                      if peer and system == "wschannels" else "-"]
+        else:
+            cells += ["none", "-", "-", "-"]
+        cells.append(f"{fmt(top['rate'] * n)}/s offered: {100 * top['delivered_ratio']:.1f}%, "
+                     f"{top['p99_ms']:.0f} ms")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "\\* Django Channels: the best rate with at least 99% delivered, "
+              "whatever the latency (it never reaches p99 <= 100 ms here).", ""]
+    return lines
+
+
+def targets(rep):
+    sizes = sorted({r["conns"] for r in rep.select("fanout")})
+    n = 1000 if 1000 in sizes or not sizes else sizes[0]
+    out = []
+
+    def ratio(a, b):
+        return a["deliveries_per_s"] / b["deliveries_per_s"] if a and b else 0.0
+
+    def check(ok, text):
+        out.append(f"- {'**holds**' if ok else '**does not hold**'}: {text}")
+
+    ref = rep.fanout_best(n, "reference", "-")
+    mem = rep.fanout_best(n, "wschannels", "memory")
+    half = rep.select("half", conns=n)
+    dj = {layer: rep.fanout_best(n, "django-channels", layer)
+          for layer in ("memory", "redis_pubsub", "redis")}
+    if mem and ref:
+        r, d = ratio(mem, ref), ratio(mem, dj["memory"])
+        check(r >= 0.8, f"memory layer, N = {n:,}: {fmt(mem['deliveries_per_s'])}/s sustained "
+                        f"= {r:.2f}x the reference (target >= 0.8x)")
+        if dj["memory"]:
+            check(d >= 500, f"memory layer: {d:,.0f}x Django Channels' in-memory layer "
+                            f"(target >= 500x)")
+        dropped = [x for x in rep.select("fanout", conns=n, system="wschannels", layer="memory")
+                   if x["delivered_ratio"] < 1.0 and sustained(x)]
+        check(not dropped and mem["delivered_ratio"] == 1.0,
+              "nothing dropped at any sustained point of the memory layer "
+              f"({mem['delivered']:,} of {mem['expected']:,} at the best)")
+    if half:
+        h = half[0]
+        check(h["p99_ms"] < 10, f"p99 at half the best memory rate ({fmt(h['deliveries_per_s'])}/s):"
+                                f" {h['p99_ms']:.1f} ms (target < 10 ms)")
+    for layer, want_ref, want_dj in (("redis_pubsub", 0.4, 150), ("redis", None, 100)):
+        w = rep.fanout_best(n, "wschannels", layer)
+        if not w:
+            check(False, f"{layer}: no sustained point")
+            continue
+        if want_ref and ref:
+            check(ratio(w, ref) >= want_ref, f"{layer}, N = {n:,}: {ratio(w, ref):.2f}x the "
+                                             f"reference (target >= {want_ref}x)")
+        if dj[layer]:
+            check(ratio(w, dj[layer]) >= want_dj,
+                  f"{layer}: {ratio(w, dj[layer]):,.0f}x Django Channels' {layer} layer "
+                  f"(target >= {want_dj}x)")
+    for r in rep.select("hold", system="wschannels"):
+        check(r["kib_per_conn"] <= 3, f"{r['open']:,} idle connections held by one process at "
+                                      f"{r['kib_per_conn']:.2f} KiB RSS each (target <= 3 KiB; "
+                                      f"50,000 wanted, this machine allows {r['conns']:,})")
+        check(r["delivered_ratio"] >= 0.99 and r["p99_ms"] < 1000,
+              f"a broadcast to all {r['open']:,}: {100 * r['delivered_ratio']:.1f}% delivered, "
+              f"p99 {r['p99_ms']:.0f} ms (target < 1 s)")
+    for r in rep.select("syscalls"):
+        s = r.get("syscalls", {})
+        if "epoll_ctl" in s:
+            check(s["epoll_ctl"] == 0, f"steady broadcasting made {s['epoll_ctl']} epoll_ctl "
+                                       f"calls ({s['tool']}, {r['seconds']:.0f} s)")
+        w = r.get("ws_reader", {})
+        check(w.get("chat") == r["sent_total"] and not w.get("bad_json"),
+              f"python3-websockets read {w.get('chat')} of {r['sent_total']} pre-framed "
+              f"broadcast frames, {w.get('bad_json')} unparsable")
+    echo = {r["system"]: r for r in rep.select("echo")}
+    if "wschannels" in echo and "reference" in echo:
+        e = echo["wschannels"]["deliveries_per_s"] / echo["reference"]["deliveries_per_s"]
+        check(e >= 0.5, f"echo, 50 clients: {e:.2f}x the reference's round trips/s "
+                        "(target >= 0.5x)")
+    return out
+
+
+def other_tables(rep, args):
+    lines = ["## Echo (50 clients, closed loop)", "",
+             "| system | round trips/s | p50 / p99 ms | vs reference |", "|---|---|---|---|"]
+    echo = rep.select("echo")
+    ref = next((r for r in echo if r["system"] == "reference"), None)
+    for r in echo:
+        vs = f"{r['deliveries_per_s'] / ref['deliveries_per_s']:.2f}x" if ref else "-"
+        lines.append(f"| {label(r)} | {fmt(r['deliveries_per_s'])} | "
+                     f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} | {vs} |")
+    lines += ["", "## Connections held, and connection setup", "",
+              "Idle connections opened 64 handshakes at a time; RSS per connection is the "
+              "server's RSS growth divided by the connections open. Then one client broadcasts "
+              f"2 messages/s to all of them for {args.seconds:g} s.", "",
+              "| system | connections open | RSS per connection | setup rate (connections/s) | "
+              "broadcast to all: delivered, p99 |", "|---|---|---|---|---|"]
+    for r in rep.select("hold"):
+        lines.append(f"| {label(r)} | {r['open']:,} | {r['kib_per_conn']:.2f} KiB | "
+                     f"{fmt(r['connects_per_s'])} | {100 * r['delivered_ratio']:.1f}%, "
+                     f"{r['p99_ms']:.0f} ms |")
+    for r in rep.select("syscalls"):
+        s = r.get("syscalls", {})
+        d = max(r["delivered"], 1)
+        sends = s.get("sendto", 0) + s.get("write", 0) + s.get("writev", 0)
+        lines += ["", "## Syscalls of steady broadcasting (wschannels, memory layer)", "",
+                  f"N = {r['conns']:,}, {r['rate']:.0f} messages/s, counted by {s.get('tool')} "
+                  f"over the whole run: " + ", ".join(f"{k} {v:,}" for k, v in s.items()
+                                                    if k != "tool") +
+                  f"; {sends / d:.3f} sends per delivery.", "",
+                  f"python3-websockets, in the group during the run: {r['ws_reader']}."]
+    for r in rep.select("redis_commands"):
+        lines += ["", f"Redis commands per broadcast ({label(r)}): "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in r["per_broadcast"].items()) + "."]
+    return lines
+
+
+def plot(rep, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    sizes = sorted({r["conns"] for r in rep.select("fanout")})
+    fig, axes = plt.subplots(2, len(sizes), figsize=(6 * len(sizes), 9), squeeze=False)
+    for col, n in enumerate(sizes):
+        groups = {}
+        for r in rep.select("fanout", conns=n):
+            groups.setdefault(label(r), []).append(r)
+        for name, rows in groups.items():
+            rows.sort(key=lambda r: r["rate"])
+            x = [r["rate"] * n for r in rows]
+            axes[0][col].plot(x, [r["deliveries_per_s"] for r in rows], marker="o", label=name)
+            axes[1][col].plot(x, [max(r["p99_ms"], 0.01) for r in rows], marker="o", label=name)
+        for row, ylabel in ((0, "delivered per second"), (1, "p99 latency (ms)")):
+            ax = axes[row][col]
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("offered deliveries per second")
+            ax.set_ylabel(ylabel)
+            ax.grid(True, which="both", alpha=0.3)
+        axes[0][col].set_title(f"N = {n:,} clients in one group")
+        axes[1][col].axhline(P99_MS, color="grey", linestyle="--", linewidth=1)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    return True
+
+
+def write(rows, args, elapsed):
+    rep = Report(rows)
+    sizes = sorted({r["conns"] for r in rep.select("fanout")})
+    plotted = plot(rep, args.plot)
+    rel_plot = os.path.relpath(args.plot, os.path.dirname(os.path.abspath(args.out)))
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, cwd=os.path.dirname(os.path.abspath(__file__))
+                                ).stdout.strip()
+    except OSError:
+        commit = "?"
+    lines = [
+        "# Benchmarks", "",
+        f"Measured by `bench/run{' --quick' if args.quick else ''}` in one run of "
+        f"{elapsed / 60:.0f} min on {datetime.date.today().isoformat()} (commit {commit}), "
+        f"on {machine()}.", "",
+        "The server side (each server, and redis-server) runs on CPU 0 and the load generator "
+        "(`bench/wsload`, one thread) on CPU 1; everything is on 127.0.0.1. Fan-out: N clients "
+        "in one group, 2 of them sending the seeds' chat message, "
+        f"{args.seconds:g} s measured per point after 1 s of warm-up; the offered rate climbs "
+        "until two points fail. **Best sustained** is the highest delivery rate with at least "
+        f"99% of the messages delivered and p99 latency at most {P99_MS} ms. Ratios compare "
+        "figures from this same run. The reference (`bench/ref_server.c`) is the least work a "
+        "broadcast server can do; near the top of its range the one-thread load generator is "
+        "the limit, so it marks what this machine can measure.", "",
+        "The servers: `bench/bench_server.c` (wschannels: the seeds' chat consumer on the "
+        "configured layer), `bench/ref_server.c`, and `bench/peer/chatpeer.py` (the same "
+        "consumer on Django Channels 4 under daphne, from Debian's packages).", "",
+        "## Targets (N = 1,000 unless said)", "",
+    ]
+    lines += targets(rep)
+    lines += ["", "## Fan-out", ""]
+    if plotted:
+        lines += [f"![delivered rate and p99 against offered rate]({rel_plot})", ""]
+    for n in sizes:
+        lines += fanout_table(rep, n)
+    lines += other_tables(rep, args)
+    lines += ["", "## Every point", "", "JSON lines from `bench/wsload`, tagged by bench/run:",
+              "", "```"] + [json.dumps(r) for r in rows] + ["```", ""]
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(targets(rep)))
