@@ -1,7 +1,10 @@
 /* The in-memory channel layer, with Django Channels' InMemoryChannelLayer
  * semantics: per-channel capacity (a send to a full channel fails with
  * WSC_EFULL; a group send skips full members and logs them), message expiry,
- * and group expiry. Delivery is deferred to the loop (a uv_idle), in order.
+ * and group expiry. Delivery is deferred to the loop, in order: a uv_check
+ * handle delivers at the end of the loop turn the message was sent in (just
+ * before the server flushes its connections, so a broadcast reaches sockets
+ * in the same turn), and a uv_idle keeps the loop from blocking meanwhile.
  *
  * One broadcast is one queue item holding one message and the array of its
  * target channels: no per-recipient allocation. Channels with a live local
@@ -62,7 +65,9 @@ typedef struct mem_layer {
   const wsc_layer_host *host;
   wsc__strmap chans, groups;
   item *head, *tail;
-  uv_idle_t idle;
+  uv_check_t drain;
+  uv_idle_t kick;
+  int closing_handles;
   unsigned long capacity, expiry_ms, group_expiry_ms;
   uint64_t rng;
   void **scratch;
@@ -162,7 +167,8 @@ static mem_msg *msg_new(mem_layer *l, const char *data, size_t len) {
 
 /* ---- delivery ---------------------------------------------------------- */
 
-static void drain(uv_idle_t *h);
+static void drain(uv_check_t *h);
+static void on_kick(uv_idle_t *h) { (void)h; }
 
 static void enqueue(mem_layer *l, item *it) {
   it->next = NULL;
@@ -171,10 +177,12 @@ static void enqueue(mem_layer *l, item *it) {
   else
     l->head = it;
   l->tail = it;
-  uv_idle_start(&l->idle, drain);
+  /* (Re)starting puts this check first in line, before the server's flush. */
+  if (!uv_is_active((uv_handle_t *)&l->drain)) uv_check_start(&l->drain, drain);
+  uv_idle_start(&l->kick, on_kick);
 }
 
-static void drain(uv_idle_t *h) {
+static void drain(uv_check_t *h) {
   mem_layer *l = h->data;
   /* Take the current list only: what deliveries queue runs next turn. */
   item *it = l->head;
@@ -211,7 +219,10 @@ static void drain(uv_idle_t *h) {
     wsc__free(it);
     it = next;
   }
-  if (!l->head) uv_idle_stop(&l->idle);
+  if (!l->head) {
+    uv_check_stop(&l->drain);
+    uv_idle_stop(&l->kick);
+  }
 }
 
 /* ---- ops --------------------------------------------------------------- */
@@ -234,11 +245,11 @@ static int mem_create(const wsc_layer_host *host, const cJSON *cfg,
   l->group_expiry_ms = lim.group_expiry_s * 1000;
   uv_random(NULL, NULL, &l->rng, sizeof l->rng, 0, NULL);
   l->rng |= 1;
-  if (uv_idle_init(host->loop, &l->idle)) {
+  if (uv_check_init(host->loop, &l->drain) || uv_idle_init(host->loop, &l->kick)) {
     wsc__free(l);
     return WSC_ENOMEM;
   }
-  l->idle.data = l;
+  l->drain.data = l->kick.data = l;
   *inst = l;
   return 0;
 }
@@ -440,8 +451,9 @@ static void free_group(void *p) {
   wsc__free(g);
 }
 
-static void on_idle_closed(uv_handle_t *h) {
+static void on_handle_closed(uv_handle_t *h) {
   mem_layer *l = h->data;
+  if (--l->closing_handles) return;
   void (*done)(void *) = l->done;
   void *arg = l->done_arg;
   wsc__free(l);
@@ -480,7 +492,9 @@ static void mem_close(void *inst, void (*done)(void *), void *arg) {
   wsc__free(l->scratch);
   l->done = done;
   l->done_arg = arg;
-  uv_close((uv_handle_t *)&l->idle, on_idle_closed);
+  l->closing_handles = 2;
+  uv_close((uv_handle_t *)&l->drain, on_handle_closed);
+  uv_close((uv_handle_t *)&l->kick, on_handle_closed);
 }
 
 const wsc_layer_ops wsc__memory_layer_ops = {
