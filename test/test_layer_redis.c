@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <uv.h>
 
@@ -328,6 +329,32 @@ static void test_memberships_follow_connections_and_processes(void) {
 
 enum { CLIENTS = 200, MESSAGES = 10000 };
 
+/* A Redis shared with Django Channels under the same prefix: channels_redis
+ * keeps its channels as sorted sets, and a dead Django process's member left
+ * in the group must not make the whole group send fail (it used to abort
+ * the Lua script with WRONGTYPE, so no client got anything). */
+static void test_channels_redis_leftovers_in_the_group(void) {
+  if (!IS_QUEUE) return; /* Pub/Sub keeps no group sets in Redis */
+  char *cfg = config("mixed", NULL);
+  wst_proc a = start(cfg);
+  wst_client *c[2] = {wst_open(a.port, "/ws/chat"), wst_open(a.port, "/ws/chat")};
+  settle(c[0], c, 2);
+  /* Joined a minute ago: before this process, so the script meets it first. */
+  char args[128];
+  snprintf(args, sizeof args, "ZADD mixed:group:lobby %lld specific.django!abc",
+           ((long long)time(NULL) - 60) * 1000);
+  char *out = wst_redis_cli(redis, args);
+  free(out);
+  out = wst_redis_cli(redis, "ZADD mixedspecific.django! 1 leftover"); /* its queue */
+  free(out);
+  say(c[0], "still here");
+  expect_said(c[0], "still here");
+  expect_said(c[1], "still here");
+  for (int i = 0; i < 2; i++) wst_close(c[i], 1000);
+  wst_proc_stop(&a);
+  free(cfg);
+}
+
 static void test_10000_broadcasts_to_200_clients(void) {
   /* fsync per write (for the kill -9 test) would make this a disk test. */
   free(wst_redis_cli(redis, "CONFIG SET appendfsync everysec"));
@@ -413,6 +440,7 @@ int main(int argc, char **argv) {
   RUN(test_capacity_and_expiry);
   RUN(test_kept_message_survives_restart);
   RUN(test_memberships_follow_connections_and_processes);
+  RUN(test_channels_redis_leftovers_in_the_group);
   RUN(test_redis_restart);
   RUN(test_10000_broadcasts_to_200_clients);
   wst_redis_stop(redis);

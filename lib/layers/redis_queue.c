@@ -55,25 +55,28 @@ static const char SEND_LUA[] =
  * prefix, process capacity, group name. A member ending in '!' is a
  * process's stream: it gets the group's name and fans out itself. Another
  * process's connection added by name ("x!3") goes to its process's stream
- * ("x!") as a target; a named channel to its own stream. Returns how many
- * streams were full. */
+ * ("x!") as a target; a named channel to its own stream. A member whose key
+ * is not a stream (channels_redis keeps sorted sets under the same default
+ * prefix) is skipped, not allowed to abort the send for everyone. Returns
+ * {streams full, members skipped}. */
 static const char GROUP_SEND_LUA[] =
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, now - tonumber(ARGV[4]))\n"
-    "local full = 0\n"
+    "local full, foreign = 0, 0\n"
     "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
     "  local bang = string.find(m, '!', 1, true)\n"
     "  local proc = bang == #m\n"
     "  local key = ARGV[5] .. (bang and string.sub(m, 1, bang) or m)\n"
-    "  redis.call('XTRIM', key, 'MINID', now - tonumber(ARGV[3]))\n"
-    "  if redis.call('XLEN', key) < tonumber(bang and ARGV[6] or ARGV[2]) then\n"
+    "  local trimmed = redis.pcall('XTRIM', key, 'MINID', now - tonumber(ARGV[3]))\n"
+    "  if type(trimmed) == 'table' and trimmed.err then foreign = foreign + 1\n"
+    "  elseif redis.call('XLEN', key) < tonumber(bang and ARGV[6] or ARGV[2]) then\n"
     "    if proc then redis.call('XADD', key, '*', 'g', ARGV[7], 'm', ARGV[1])\n"
     "    else redis.call('XADD', key, '*', 't', m, 'm', ARGV[1]) end\n"
     "    redis.call('PEXPIRE', key, ARGV[3])\n"
     "  else full = full + 1 end\n"
     "end\n"
-    "return full\n";
+    "return {full, foreign}\n";
 
 /* KEYS[1] group set; ARGV channel, group expiry ms. */
 static const char GROUP_ADD_LUA[] =
@@ -281,16 +284,24 @@ static void send_reply(redisAsyncContext *ac, void *r, void *pd) {
 static void group_send_reply(redisAsyncContext *ac, void *r, void *pd) {
   wsc__redis_op *op = pd;
   redisReply *reply = r;
-  if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
-    wsc__host_logf(op->b->host, WSC_LOG_WARN,
-                    "%s: %lld member process queue(s) full; the message was "
-                    "not queued for them", op->what, reply->integer);
-  if (reply && reply->type == REDIS_REPLY_INTEGER) {
-    if (op->done) op->done(op->arg, 0, NULL);
-    wsc__free(op);
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+      reply->element[0]->type != REDIS_REPLY_INTEGER ||
+      reply->element[1]->type != REDIS_REPLY_INTEGER) {
+    send_reply(ac, r, pd); /* an error: reported to whoever sent */
     return;
   }
-  send_reply(ac, r, pd);
+  long long full = reply->element[0]->integer, foreign = reply->element[1]->integer;
+  if (full > 0)
+    wsc__host_logf(op->b->host, WSC_LOG_WARN,
+                    "%s: %lld member process queue(s) full; the message was "
+                    "not queued for them", op->what, full);
+  if (foreign > 0)
+    wsc__host_logf(op->b->host, WSC_LOG_WARN,
+                    "%s: %lld member(s) whose key is not a stream (another "
+                    "program's, e.g. channels_redis with the same prefix) were "
+                    "skipped; give the layers different prefixes", op->what, foreign);
+  if (op->done) op->done(op->arg, 0, NULL);
+  wsc__free(op);
 }
 
 static int eval(q_layer *l, redisCallbackFn *fn, const char *script,
