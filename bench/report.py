@@ -14,8 +14,12 @@ def fmt(v):
     return f"{v:,.0f}"
 
 
+def p99_limit_ms(n):
+    return P99_MS if n <= 1000 else 1000
+
+
 def sustained(r, any_latency=False):
-    return r["delivered_ratio"] >= 0.99 and (any_latency or r["p99_ms"] <= P99_MS)
+    return r["delivered_ratio"] >= 0.99 and (any_latency or r["p99_ms"] <= p99_limit_ms(r["conns"]))
 
 
 def best(rows, any_latency=False):
@@ -82,12 +86,16 @@ def fanout_table(rep, n):
         cells.append(f"{fmt(top['rate'] * n)}/s offered: {100 * top['delivered_ratio']:.1f}%, "
                      f"{top['p99_ms']:.0f} ms")
         lines.append("| " + " | ".join(cells) + " |")
+    if n > 1000:
+        lines += ["", f"At N = {n:,} a broadcast is {n:,} sends on the server and {n:,} reads "
+                  "in the load generator, and even the reference's p99 exceeds 100 ms at the "
+                  "lowest rate: best sustained here means p99 <= 1 s."]
     lines += ["", "\\* Django Channels: the best rate with at least 99% delivered, "
               "whatever the latency (it never reaches p99 <= 100 ms here).", ""]
     return lines
 
 
-def targets(rep):
+def targets(rep, args):
     sizes = sorted({r["conns"] for r in rep.select("fanout")})
     n = 1000 if 1000 in sizes or not sizes else sizes[0]
     out = []
@@ -132,9 +140,12 @@ def targets(rep):
                   f"{layer}: {ratio(w, dj[layer]):,.0f}x Django Channels' {layer} layer "
                   f"(target >= {want_dj}x)")
     for r in rep.select("hold", system="wschannels"):
+        cap = ("" if r["conns"] >= 50000 else
+               f"; 50,000 wanted, {r['conns']:,} asked: the open-file limit is "
+               f"{r.get('fd_limit', 0):,} per process" + (" and this is --quick" if args.quick else ""))
         check(r["kib_per_conn"] <= 3, f"{r['open']:,} idle connections held by one process at "
-                                      f"{r['kib_per_conn']:.2f} KiB RSS each (target <= 3 KiB; "
-                                      f"50,000 wanted, this machine allows {r['conns']:,})")
+                                      f"{r['kib_per_conn']:.2f} KiB RSS each (target <= 3 KiB"
+                                      f"{cap})")
         check(r["delivered_ratio"] >= 0.99 and r["p99_ms"] < 1000,
               f"a broadcast to all {r['open']:,}: {100 * r['delivered_ratio']:.1f}% delivered, "
               f"p99 {r['p99_ms']:.0f} ms (target < 1 s)")
@@ -142,7 +153,7 @@ def targets(rep):
         s = r.get("syscalls", {})
         if "epoll_ctl" in s:
             check(s["epoll_ctl"] == 0, f"steady broadcasting made {s['epoll_ctl']} epoll_ctl "
-                                       f"calls ({s['tool']}, {r['seconds']:.0f} s)")
+                                       f"calls ({s['tool']}, {s['seconds']:g} s)")
         w = r.get("ws_reader", {})
         check(w.get("chat") == r["sent_total"] and not w.get("bad_json"),
               f"python3-websockets read {w.get('chat')} of {r['sent_total']} pre-framed "
@@ -167,7 +178,7 @@ def other_tables(rep, args):
     lines += ["", "## Connections held, and connection setup", "",
               "Idle connections opened 64 handshakes at a time; RSS per connection is the "
               "server's RSS growth divided by the connections open. Then one client broadcasts "
-              f"2 messages/s to all of them for {args.seconds:g} s.", "",
+              f"1 message/s to all of them for {args.seconds:g} s.", "",
               "| system | connections open | RSS per connection | setup rate (connections/s) | "
               "broadcast to all: delivered, p99 |", "|---|---|---|---|---|"]
     for r in rep.select("hold"):
@@ -176,12 +187,14 @@ def other_tables(rep, args):
                      f"{r['p99_ms']:.0f} ms |")
     for r in rep.select("syscalls"):
         s = r.get("syscalls", {})
-        d = max(r["delivered"], 1)
+        # deliveries inside the counting window, at the offered rate
+        d = max(r["rate"] * r["open"] * s.get("seconds", 1), 1)
         sends = s.get("sendto", 0) + s.get("write", 0) + s.get("writev", 0)
         lines += ["", "## Syscalls of steady broadcasting (wschannels, memory layer)", "",
                   f"N = {r['conns']:,}, {r['rate']:.0f} messages/s, counted by {s.get('tool')} "
-                  f"over the whole run: " + ", ".join(f"{k} {v:,}" for k, v in s.items()
-                                                    if k != "tool") +
+                  f"over {s.get('seconds', 0):g} s after the connections and warm-up: "
+                  + ", ".join(f"{k} {v:,}" for k, v in s.items()
+                              if k not in ("tool", "seconds")) +
                   f"; {sends / d:.3f} sends per delivery.", "",
                   f"python3-websockets, in the group during the run: {r['ws_reader']}."]
     for r in rep.select("redis_commands"):
@@ -253,7 +266,7 @@ def write(rows, args, elapsed):
         "consumer on Django Channels 4 under daphne, from Debian's packages).", "",
         "## Targets (N = 1,000 unless said)", "",
     ]
-    lines += targets(rep)
+    lines += targets(rep, args)
     lines += ["", "## Fan-out", ""]
     if plotted:
         lines += [f"![delivered rate and p99 against offered rate]({rel_plot})", ""]
@@ -264,4 +277,4 @@ def write(rows, args, elapsed):
               "", "```"] + [json.dumps(r) for r in rows] + ["```", ""]
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
-    print("\n".join(targets(rep)))
+    print("\n".join(targets(rep, args)))
