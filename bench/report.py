@@ -197,9 +197,16 @@ def other_tables(rep, args):
                               if k not in ("tool", "seconds")) +
                   f"; {sends / d:.3f} sends per delivery.", "",
                   f"python3-websockets, in the group during the run: {r['ws_reader']}."]
-    for r in rep.select("redis_commands"):
-        lines += ["", f"Redis commands per broadcast ({label(r)}): "
-                  + ", ".join(f"{k} {v:.2f}" for k, v in r["per_broadcast"].items()) + "."]
+    redis_rows = rep.select("redis_commands")
+    if redis_rows:
+        lines += ["", "## Redis commands per broadcast", "",
+                  "From `INFO commandstats` over each sweep (a script's own commands "
+                  "included); wschannels' queue layer writes once per process "
+                  "(`xadd`), whatever N.", "",
+                  "| system | N | commands per broadcast |", "|---|---|---|"]
+        for r in redis_rows:
+            cmds = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["per_broadcast"].items()))
+            lines.append(f"| {label(r)} | {r['conns']:,} | {cmds} |")
     return lines
 
 
@@ -220,7 +227,9 @@ def plot(rep, path):
             rows.sort(key=lambda r: r["rate"])
             x = [r["rate"] * n for r in rows]
             axes[0][col].plot(x, [r["deliveries_per_s"] for r in rows], marker="o", label=name)
-            axes[1][col].plot(x, [max(r["p99_ms"], 0.01) for r in rows], marker="o", label=name)
+            seen = [r for r in rows if r["delivered"]]  # no latency without deliveries
+            axes[1][col].plot([r["rate"] * n for r in seen], [r["p99_ms"] for r in seen],
+                              marker="o", label=name)
         for row, ylabel in ((0, "delivered per second"), (1, "p99 latency (ms)")):
             ax = axes[row][col]
             ax.set_xscale("log")
@@ -229,7 +238,7 @@ def plot(rep, path):
             ax.set_ylabel(ylabel)
             ax.grid(True, which="both", alpha=0.3)
         axes[0][col].set_title(f"N = {n:,} clients in one group")
-        axes[1][col].axhline(P99_MS, color="grey", linestyle="--", linewidth=1)
+        axes[1][col].axhline(p99_limit_ms(n), color="grey", linestyle="--", linewidth=1)
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
@@ -237,21 +246,35 @@ def plot(rep, path):
 
 
 def write(rows, args, elapsed):
-    rep = Report(rows)
-    sizes = sorted({r["conns"] for r in rep.select("fanout")})
-    plotted = plot(rep, args.plot)
-    rel_plot = os.path.relpath(args.plot, os.path.dirname(os.path.abspath(args.out)))
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, cwd=os.path.dirname(os.path.abspath(__file__))
                                 ).stdout.strip()
     except OSError:
         commit = "?"
+    meta = {"section": "meta", "elapsed_s": round(elapsed), "commit": commit,
+            "date": datetime.date.today().isoformat(), "machine": machine(),
+            "seconds": args.seconds, "quick": args.quick}
+    render([meta] + [r for r in rows if r.get("section") != "meta"], args)
+
+
+def render(rows, args):
+    """Writes args.out and args.plot from bench/run's rows (the first one
+    the run's "meta"); python3 bench/report.py REPORT.md renders a report
+    again from the points it lists."""
+    meta = rows[0]
+    rows = rows[1:]
+    args.seconds, args.quick = meta["seconds"], meta["quick"]
+    rep = Report(rows)
+    sizes = sorted({r["conns"] for r in rep.select("fanout")})
+    plotted = plot(rep, args.plot)
+    rel_plot = os.path.relpath(args.plot, os.path.dirname(os.path.abspath(args.out)))
+    elapsed, commit = meta["elapsed_s"], meta["commit"]
     lines = [
         "# Benchmarks", "",
         f"Measured by `bench/run{' --quick' if args.quick else ''}` in one run of "
-        f"{elapsed / 60:.0f} min on {datetime.date.today().isoformat()} (commit {commit}), "
-        f"on {machine()}.", "",
+        f"{elapsed / 60:.0f} min on {meta['date']} (commit {commit}), "
+        f"on {meta['machine']}.", "",
         "The server side (each server, and redis-server) runs on CPU 0 and the load generator "
         "(`bench/wsload`, one thread) on CPU 1; everything is on 127.0.0.1. Fan-out: N clients "
         "in one group, 2 of them sending the seeds' chat message, "
@@ -274,7 +297,25 @@ def write(rows, args, elapsed):
         lines += fanout_table(rep, n)
     lines += other_tables(rep, args)
     lines += ["", "## Every point", "", "JSON lines from `bench/wsload`, tagged by bench/run:",
-              "", "```"] + [json.dumps(r) for r in rows] + ["```", ""]
+              "", "```"] + [json.dumps(meta)] + [json.dumps(r) for r in rows] + ["```", ""]
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(targets(rep, args)))
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+    ap = argparse.ArgumentParser(description="Render a bench/run report again from its points.")
+    ap.add_argument("report", help="a report bench/run wrote (its 'Every point' block is read)")
+    ap.add_argument("--out")
+    ap.add_argument("--plot")
+    a = ap.parse_args()
+    text = open(a.report).read()
+    block = text.split("```")[-2]
+    points = [json.loads(line) for line in block.splitlines() if line.startswith("{")]
+    if not points or points[0].get("section") != "meta":
+        sys.exit("report.py: no meta line in the report's points")
+    a.out = a.out or a.report
+    a.plot = a.plot or os.path.splitext(a.out)[0] + ".png"
+    render(points, a)
