@@ -89,6 +89,19 @@ struct Me {
 };
 WSC_FIELDS(Me, payload)
 
+// Authentication tests: a client asks to join a group, and is told.
+struct JoinMessage {
+  static constexpr const char *action = "join";
+  std::string payload;
+};
+WSC_FIELDS(JoinMessage, payload)
+
+struct Joined {
+  static constexpr const char *action = "joined";
+  std::string payload;
+};
+WSC_FIELDS(Joined, payload)
+
 // Defined in test_cpp_odr.cpp: the header compiles in a second TU without
 // duplicate symbols.
 std::string encode_in_other_tu(const ChatNotification &n);

@@ -12,17 +12,14 @@
 
 #include "helpers/check.h"
 #include "helpers/server_thread.h"
+#include "helpers/ws_client.h"
 
 /* GET `path` over a real socket; returns the whole response (malloc'd). */
 static char *http_get(int port, const char *path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int fd = wst_tcp_connect(port);
+  CHECK(fd >= 0);
   struct timeval tv = {5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
   char req[512];
   int n = snprintf(req, sizeof req,
                    "GET %s HTTP/1.1\r\nHost: docs.example:%d\r\nConnection: "

@@ -298,16 +298,6 @@ TEST(Server, MemberFunctionHandlers) {
 }
 
 // Authentication from C++: headers, the user, permit and may_join.
-struct JoinMessage {
-  static constexpr const char *action = "join";
-  std::string payload;
-};
-WSC_FIELDS(JoinMessage, payload)
-struct Joined {
-  static constexpr const char *action = "joined";
-  std::string payload;
-};
-WSC_FIELDS(Joined, payload)
 
 TEST(Server, AuthenticationHooks) {
   wsc::consumer<> c("secure");

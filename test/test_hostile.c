@@ -29,12 +29,8 @@ static unsigned next(void) {
 }
 
 static int raw_connect(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+  int fd = wst_tcp_connect(port);
+  CHECK(fd >= 0);
   return fd;
 }
 

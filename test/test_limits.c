@@ -105,12 +105,8 @@ static void test_connections_per_address_and_in_total(void) {
 }
 
 static void test_handshake_timeout(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+  int fd = wst_tcp_connect(port);
+  CHECK(fd >= 0);
   const char *partial = "GET /ws/talk HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgr";
   CHECK(write(fd, partial, strlen(partial)) == (ssize_t)strlen(partial));
   long long start = now_ms(), closed_at = -1;

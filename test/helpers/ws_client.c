@@ -76,6 +76,24 @@ wst_client *wst_connect(int port, const char *path, const char *headers,
   return wst_connect_opt(port, path, headers, status, NULL, 0);
 }
 
+static struct sockaddr_in loopback(int port) {
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+int wst_tcp_connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = loopback(port);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 wst_client *wst_connect_opt(int port, const char *path, const char *headers,
                             int *status, const char *source, int rcvbuf) {
   *status = 0;
@@ -91,10 +109,7 @@ wst_client *wst_connect_opt(int port, const char *path, const char *headers,
   }
   if (rcvbuf) /* before connect: a small window the server fills quickly */
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct sockaddr_in a = loopback(port);
   if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
     close(fd);
     return NULL;

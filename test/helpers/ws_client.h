@@ -16,6 +16,9 @@ wst_client *wst_connect(int port, const char *path, const char *headers,
  * works on Linux) with a receive buffer of `rcvbuf` bytes (0: default). */
 wst_client *wst_connect_opt(int port, const char *path, const char *headers,
                             int *status, const char *source, int rcvbuf);
+/* A plain TCP connection to 127.0.0.1:`port` (for raw HTTP and hostile
+ * bytes), or -1. */
+int wst_tcp_connect(int port);
 /* As wst_connect, but aborts the test unless the upgrade succeeds. */
 wst_client *wst_open(int port, const char *path);
 
