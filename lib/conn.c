@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <strings.h>
@@ -66,9 +67,14 @@ void wsc__conn_free(wsc_conn *c) {
   wsc__free(c);
 }
 
-char *wsc__conn_refusal(wsc_conn *c) {
-  if (!c->refused_detail) c->refused_detail = wsc__calloc(1, WSC__REFUSAL_MAX);
-  return c->refused_detail;
+int wsc__conn_refuse(wsc_conn *c, int status, const char *fmt, ...) {
+  if (!c->refused_detail && !(c->refused_detail = wsc__malloc(WSC__REFUSAL_MAX)))
+    return status;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->refused_detail, WSC__REFUSAL_MAX, fmt, ap);
+  va_end(ap);
+  return status;
 }
 
 /* ---- sending ------------------------------------------------------------ */
@@ -187,9 +193,8 @@ void wsc__conn_start_close(wsc_conn *c, int code, const char *reason) {
   if (c->state != WSC__CONN_OPEN) return;
   c->state = WSC__CONN_CLOSING;
   c->close_code = code;
-  /* A close frame's payload is at most 125 bytes: the code, then the text. */
-  if (reason && *reason && (c->close_reason = wsc__malloc(124)))
-    snprintf(c->close_reason, 124, "%s", reason);
+  if (reason && *reason && (c->close_reason = wsc__malloc(WSC__CLOSE_REASON_MAX + 1)))
+    snprintf(c->close_reason, WSC__CLOSE_REASON_MAX + 1, "%s", reason);
   wsc__server_mark_dirty(c->srv, c);
 }
 

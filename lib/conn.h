@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "frame.h"
+#include "log.h"
 #include "router.h"
 #include "wschannels/conn.h"
 #include "wschannels/layer.h"
@@ -63,9 +64,13 @@ struct wsc_conn {
 
 /* Room for why a handshake is refused, told to the client. */
 #define WSC__REFUSAL_MAX 160
-/* The refusal text's buffer (WSC__REFUSAL_MAX bytes), allocated on first use
- * so open connections do not carry it; NULL when out of memory. */
-char *wsc__conn_refusal(wsc_conn *c);
+/* A close frame's payload is at most 125 bytes: the code, then the text. */
+#define WSC__CLOSE_REASON_MAX 123
+/* Records why the handshake is refused (printf-style, at most
+ * WSC__REFUSAL_MAX bytes, allocated only then: accepted connections carry no
+ * buffer for it) and returns `status`. Out of memory, the default text. */
+int wsc__conn_refuse(wsc_conn *c, int status, const char *fmt, ...)
+    WSC__PRINTF(3, 4);
 
 /* Allocates a pending connection; takes `params` and `query` on success. */
 wsc_conn *wsc__conn_new(wsc_server *srv, wsc_consumer *consumer,

@@ -113,7 +113,7 @@ static int input_waiting(wsc_server *srv) {
 
 static int flush_should_wait(wsc_server *srv) {
   int wait = 0;
-  if (srv->nbusy_readers && !srv->closing && input_waiting(srv)) {
+  if (srv->dirty && srv->nbusy_readers && !srv->closing && input_waiting(srv)) {
     uint64_t now = uv_hrtime();
     if (!srv->defer_since) srv->defer_since = now;
     wait = now - srv->defer_since < WSC__FLUSH_DEFER_NS;
@@ -270,17 +270,14 @@ static int jwt_login(wsc_conn *c) {
   if (!token && wsc_conn_get_header(c, "authorization", header, sizeof header) > 7 &&
       strncasecmp(header, "Bearer ", 7) == 0)
     token = header + 7;
-  char *why = wsc__conn_refusal(c);
-  if (!why) return 500;
-  if (!token || !*token) {
-    snprintf(why, WSC__REFUSAL_MAX, "Authentication credentials were not provided.");
-    return 401;
-  }
+  if (!token || !*token)
+    return wsc__conn_refuse(c, 401, "Authentication credentials were not provided.");
   cJSON *claims = NULL;
+  char why[WSC__REFUSAL_MAX];
   int rc = wsc_jwt_verify(token, cons->jwt_secret, strlen(cons->jwt_secret),
-                          cons->jwt_leeway, &claims, why, WSC__REFUSAL_MAX);
+                          cons->jwt_leeway, &claims, why, sizeof why);
   if (rc == WSC_ENOMEM) return 500;
-  if (rc) return 401;
+  if (rc) return wsc__conn_refuse(c, 401, "%s", why);
   const cJSON *u = cJSON_GetObjectItemCaseSensitive(claims, cons->jwt_user_claim);
   char id[64];
   if (cJSON_IsNumber(u))
@@ -291,8 +288,7 @@ static int jwt_login(wsc_conn *c) {
     id[0] = '\0';
   if (!id[0]) {
     cJSON_Delete(claims);
-    snprintf(why, WSC__REFUSAL_MAX, "Token has no \"%s\" claim", cons->jwt_user_claim);
-    return 401;
+    return wsc__conn_refuse(c, 401, "Token has no \"%s\" claim", cons->jwt_user_claim);
   }
   rc = wsc_conn_set_user(c, id, claims);
   cJSON_Delete(claims);
@@ -311,13 +307,9 @@ static int authorize(wsc_conn *c) {
   if (!st && h->authenticate) st = as_status(h->authenticate(c, cons->hooks_ud));
   if (!st && h->permit) st = as_status(h->permit(c, cons->hooks_ud));
   for (size_t i = 0; !st && h->may_join && i < cons->ngroups; i++)
-    if (h->may_join(c, cons->groups[i], cons->hooks_ud)) {
-      st = 403;
-      char *why = wsc__conn_refusal(c);
-      if (why)
-        snprintf(why, WSC__REFUSAL_MAX, "You do not have permission to join '%s'.",
-                 cons->groups[i]);
-    }
+    if (h->may_join(c, cons->groups[i], cons->hooks_ud))
+      st = wsc__conn_refuse(c, 403, "You do not have permission to join '%s'.",
+                            cons->groups[i]);
   c->in_handshake = 0;
   return st;
 }

@@ -177,8 +177,9 @@ static void enqueue(mem_layer *l, item *it) {
   else
     l->head = it;
   l->tail = it;
-  /* (Re)starting puts this check first in line, before the server's flush. */
-  if (!uv_is_active((uv_handle_t *)&l->drain)) uv_check_start(&l->drain, drain);
+  /* Starting puts this check first in line, before the server's flush (an
+   * active one stays where it is). */
+  uv_check_start(&l->drain, drain);
   uv_idle_start(&l->kick, on_kick);
 }
 
