@@ -15,6 +15,9 @@ def fmt(v):
 
 
 def p99_limit_ms(n):
+    """One send per recipient per loop turn: at N = 10,000 even the reference's
+    p99 exceeds 100 ms at the lowest rate, so larger N is judged at the 1 s of
+    the issue's big-broadcast target."""
     return P99_MS if n <= 1000 else 1000
 
 
