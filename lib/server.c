@@ -61,13 +61,16 @@ static int errbuf_fail(char *err, size_t errlen, int rc, const char *fmt,
 
 static void on_kick(uv_idle_t *h) { (void)h; }
 
+/* Appends: a connection dirtied again after its write waits behind every
+ * connection still waiting for its first (see on_flush). */
 void wsc__server_mark_dirty(wsc_server *srv, wsc_conn *c) {
   if (c->in_dirty) return;
   c->in_dirty = 1;
-  c->dirty_prev = NULL;
-  c->dirty_next = srv->dirty;
-  if (srv->dirty) srv->dirty->dirty_prev = c;
-  srv->dirty = c;
+  c->dirty_next = NULL;
+  c->dirty_prev = srv->dirty_tail;
+  if (srv->dirty_tail) srv->dirty_tail->dirty_next = c;
+  else srv->dirty = c;
+  srv->dirty_tail = c;
   /* An active idle handle makes the loop poll without blocking, so the
    * uv_check below runs this turn even if the frame came from a timer. */
   uv_idle_start(&srv->flush_kick, on_kick);
@@ -79,7 +82,10 @@ void wsc__server_unmark_dirty(wsc_server *srv, wsc_conn *c) {
     c->dirty_prev->dirty_next = c->dirty_next;
   else
     srv->dirty = c->dirty_next;
-  if (c->dirty_next) c->dirty_next->dirty_prev = c->dirty_prev;
+  if (c->dirty_next)
+    c->dirty_next->dirty_prev = c->dirty_prev;
+  else
+    srv->dirty_tail = c->dirty_prev;
   c->dirty_prev = c->dirty_next = NULL;
   c->in_dirty = 0;
 }
@@ -113,7 +119,8 @@ static int input_waiting(wsc_server *srv) {
 
 static int flush_should_wait(wsc_server *srv) {
   int wait = 0;
-  if (srv->dirty && srv->nbusy_readers && !srv->closing && input_waiting(srv)) {
+  if (srv->dirty && srv->nbusy_readers && !srv->closing &&
+      input_waiting(srv)) {
     uint64_t now = uv_hrtime();
     if (!srv->defer_since) srv->defer_since = now;
     wait = now - srv->defer_since < WSC__FLUSH_DEFER_NS;
@@ -124,15 +131,24 @@ static int flush_should_wait(wsc_server *srv) {
   return wait;
 }
 
+/* Writes dirty connections, oldest first, for at most WSC__FLUSH_SLICE_NS,
+ * then lets the loop read again. A big group's writes thus form one sweep
+ * over its members that the next messages join as they arrive: a message
+ * reaches every member within one sweep, rather than waiting for the
+ * current round of writes to end before its own round begins. */
 static void on_flush(uv_check_t *h) {
   wsc_server *srv = h->data;
   if (flush_should_wait(srv)) return; /* the kick stays on: no blocking */
-  uv_idle_stop(&srv->flush_kick);
+  uint64_t until = uv_hrtime() + WSC__FLUSH_SLICE_NS;
+  unsigned n = 0;
   while (srv->dirty) {
+    if (++n % 16 == 0 && uv_hrtime() > until) break;
     wsc_conn *c = srv->dirty;
     wsc__server_unmark_dirty(srv, c);
     wsc__conn_flush(c);
   }
+  srv->sweeping = srv->dirty != NULL;
+  if (!srv->sweeping) uv_idle_stop(&srv->flush_kick);
 }
 
 /* lws may use a POLLOUT to drain what it buffered without calling WRITEABLE

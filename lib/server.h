@@ -22,7 +22,9 @@
  * per connection: small keeps idle connections cheap (see busy_readers). */
 #define WSC__RX_BUFFER 512
 /* The longest a flush waits for connections that still have input to read. */
-#define WSC__FLUSH_DEFER_NS 2000000
+#define WSC__FLUSH_DEFER_NS 1000000
+/* The longest one loop turn spends writing before it reads again. */
+#define WSC__FLUSH_SLICE_NS 1000000
 #define WSC__BUSY_READERS 32
 
 /* A document registered with wsc_server_add_http_content. */
@@ -54,7 +56,8 @@ struct wsc_server {
   size_t nconns;
   size_t nadmitted;      /* accepted upgrades, pending or open (limits) */
   wsc__strmap per_address; /* peer address -> admitted count */
-  wsc_conn *dirty;
+  wsc_conn *dirty, *dirty_tail; /* to flush, oldest first */
+  int sweeping; /* the last flush ran out of time with connections left */
   uv_check_t flush_check;
   uv_idle_t flush_kick; /* keeps the loop from blocking before the flush */
   /* Sockets that filled lws's read this turn, and when the flush began to

@@ -77,8 +77,45 @@ static void test_broadcast_makes_no_epoll_ctl_storm(void) {
   wst_server_stop(srv);
 }
 
+/* The flush writes for a bounded time per loop turn, then reads again and
+ * resumes where it stopped, oldest connection first. A steady stream into a
+ * big group keeps that sweep going across many turns: every member must still
+ * get every message, in the order sent. */
+static void test_a_stream_reaches_every_member_in_order(void) {
+  enum { MEMBERS = 300, STREAM = 2000 };
+  wsc_consumer *c;
+  CHECK_OK(wsc_consumer_new("crowd", &c));
+  CHECK_OK(wsc_consumer_add_group(c, "crowd"));
+  CHECK_OK(wsc_consumer_on(c, "say", on_say, NULL, NULL));
+  wst_server *srv = wst_server_start(
+      "{\"routes\":[{\"path\":\"/ws\",\"consumer\":\"crowd\"}],"
+      "\"limits\":{\"messages_per_second\":0}}", &c, 1);
+  wst_client *cl[MEMBERS];
+  for (int i = 0; i < MEMBERS; i++) {
+    cl[i] = wst_open(wst_port(srv), "/ws");
+    wst_send_text(cl[i], "{\"action\":\"ping\"}");
+    wst_expect(cl[i], "{\"action\":\"pong\",\"payload\":null}");
+  }
+  for (int m = 0; m < STREAM; m++) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "{\"action\":\"say\",\"payload\":{\"n\":%d}}", m);
+    wst_send_text(cl[0], msg);
+  }
+  for (int i = 0; i < MEMBERS; i++) {
+    for (int m = 0; m < STREAM; m++) {
+      char *got = wst_recv(cl[i], 10000), want[32];
+      snprintf(want, sizeof want, "{\"n\":%d}", m);
+      CHECK_STREQ(got, want);
+      free(got);
+    }
+  }
+  for (int i = 0; i < MEMBERS; i++) wst_close(cl[i], 0);
+  wst_server_stop(srv);
+}
+
 int main(void) {
   wst_raise_fd_limit();
   RUN(test_broadcast_makes_no_epoll_ctl_storm);
+  RUN(test_a_stream_reaches_every_member_in_order);
   return 0;
 }
