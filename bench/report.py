@@ -30,6 +30,11 @@ def best(rows, any_latency=False):
     return max(ok, key=lambda r: r["deliveries_per_s"]) if ok else None
 
 
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if v else 0.0
+
+
 def label(r):
     if r["system"] == "reference":
         return "reference (epoll)"
@@ -126,11 +131,18 @@ def targets(rep, args):
         check(not dropped and mem["delivered_ratio"] == 1.0,
               "nothing dropped at any sustained point of the memory layer "
               f"({mem['delivered']:,} of {mem['expected']:,} at the best)")
-    if half:
-        h = half[0]
-        check(h["p99_ms"] < 10, f"p99 at half the best memory rate ({fmt(h['deliveries_per_s'])}/s):"
-                                f" {h['p99_ms']:.1f} ms (target < 10 ms)")
-    for layer, want_ref, want_dj in (("redis_pubsub", 0.4, 150), ("redis", None, 100)):
+    half_ws = [r for r in half if r["system"] == "wschannels"]
+    if half_ws:
+        p99 = median(r["p99_ms"] for r in half_ws)
+        arrival = median(r.get("arrival_p99_ms", 0) for r in half_ws)
+        ref_half = [r for r in half if r["system"] == "reference"]
+        vs = (f"; the reference at the same rate: {median(r['p99_ms'] for r in ref_half):.1f} ms"
+              if ref_half else "")
+        check(p99 < 10, f"p99 at half the best memory rate "
+                        f"({fmt(median(r['deliveries_per_s'] for r in half_ws))}/s): {p99:.1f} ms "
+                        f"read by the load generator, {arrival:.1f} ms arrived at its sockets "
+                        f"(medians of {len(half_ws)} runs; target < 10 ms{vs})")
+    for layer, want_ref, want_dj in (("redis_pubsub", 0.4, 150), ("redis", None, 100)) if sizes else ():
         w = rep.fanout_best(n, "wschannels", layer)
         if not w:
             check(False, f"{layer}: no sustained point")
@@ -167,6 +179,25 @@ def targets(rep, args):
         check(e >= 0.5, f"echo, 50 clients: {e:.2f}x the reference's round trips/s "
                         "(target >= 0.5x)")
     return out
+
+
+def half_table(rep):
+    half = rep.select("half")
+    if not half:
+        return []
+    lines = ["### Latency at half the best in-memory rate, N = 1,000", "",
+             "Each run measured for the same time as a fan-out point; **read** is when the "
+             "load generator read the frame, **arrived** when it reached the client's socket "
+             "(the kernel's receive timestamp of the read's newest segment). The load "
+             "generator's core is busy at this rate, so the two differ by the time a frame "
+             "waited for it to come round.", "",
+             "| system | deliveries/s | read p50 / p99 ms | arrived p50 / p99 ms |",
+             "|---|---|---|---|"]
+    for r in half:
+        lines.append(f"| {label(r)} (run {r.get('repeat', 0) + 1}) | "
+                     f"{fmt(r['deliveries_per_s'])} | {r['p50_ms']:.1f} / {r['p99_ms']:.1f} | "
+                     f"{r.get('arrival_p50_ms', 0):.1f} / {r.get('arrival_p99_ms', 0):.1f} |")
+    return lines + [""]
 
 
 def other_tables(rep, args):
@@ -221,6 +252,8 @@ def plot(rep, path):
     except ImportError:
         return False
     sizes = sorted({r["conns"] for r in rep.select("fanout")})
+    if not sizes:
+        return False
     fig, axes = plt.subplots(2, len(sizes), figsize=(6 * len(sizes), 9), squeeze=False)
     for col, n in enumerate(sizes):
         groups = {}
@@ -298,6 +331,7 @@ def render(rows, args):
         lines += [f"![delivered rate and p99 against offered rate]({rel_plot})", ""]
     for n in sizes:
         lines += fanout_table(rep, n)
+    lines += half_table(rep)
     lines += other_tables(rep, args)
     lines += ["", "## Every point", "", "JSON lines from `bench/wsload`, tagged by bench/run:",
               "", "```"] + [json.dumps(meta)] + [json.dumps(r) for r in rows] + ["```", ""]

@@ -14,15 +14,26 @@
  * deliveries. --connect-batch keeps at most B handshakes in flight per thread.
  * --threads defaults to the CPUs this process may run on (taskset): each
  * thread has its own loop and a share of the connections and senders.
+ * Latency is reported twice: when wsload read the frame (p50_ms ...), and
+ * when the frame reached the client's socket (arrival_p50_ms ...), from the
+ * kernel's receive timestamp (SO_TIMESTAMPNS) of the newest segment in the
+ * read, so a frame is never counted as arriving earlier than it did. The
+ * second leaves out the time the frame waited for this process, which on a
+ * saturated load core is most of the first.
  * Prints one JSON line; the servers' CPU and RSS come from /proc. Every run is
  * bounded in time. */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -37,13 +48,19 @@
 struct worker;
 
 typedef struct conn {
-  uv_tcp_t tcp;
-  uv_connect_t creq;
+  uv_poll_t poll;
+  int fd, polling;
   struct worker *w;
   int id, open, sender;
-  unsigned char *buf;
+  unsigned char *buf; /* bytes read and not yet parsed */
   size_t len;
+  char *out; /* bytes the socket did not take yet */
+  size_t out_len;
 } conn;
+
+typedef struct {
+  uint64_t *hist, max_ns;
+} latency;
 
 typedef struct worker {
   uv_loop_t loop;
@@ -54,7 +71,7 @@ typedef struct worker {
   int senders;
   double rate; /* this worker's share */
   uint64_t sender_due, sent_total, sent_measured, delivered, errors;
-  uint64_t *hist, max_ns;
+  latency read, arrival;
 } worker;
 
 static struct {
@@ -68,14 +85,21 @@ static struct {
   _Atomic uint64_t connect_done; /* 0 until every connection is settled */
   double cpu0, cpu1;
   long rss_connected_kb;
+  int64_t realtime_minus_mono; /* kernel timestamps are CLOCK_REALTIME */
 } g;
 
 static uint64_t now_ns(void) { return uv_hrtime(); }
 
-static void record(worker *w, uint64_t lat_ns) {
+static int64_t clock_ns(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void record(latency *l, uint64_t lat_ns) {
   uint64_t b = lat_ns / 1000 / BUCKET_US;
-  w->hist[b < BUCKETS ? b : BUCKETS - 1]++;
-  if (lat_ns > w->max_ns) w->max_ns = lat_ns;
+  l->hist[b < BUCKETS ? b : BUCKETS - 1]++;
+  if (lat_ns > l->max_ns) l->max_ns = lat_ns;
 }
 
 static double percentile(const uint64_t *hist, double p) {
@@ -90,26 +114,43 @@ static double percentile(const uint64_t *hist, double p) {
   return BUCKETS * BUCKET_US / 1000.0;
 }
 
-typedef struct {
-  uv_write_t req;
-  worker *w;
-} write_req;
+static void on_poll(uv_poll_t *p, int status, int events);
 
-static void on_written(uv_write_t *r, int status) {
-  write_req *wr = (write_req *)r;
-  if (status) wr->w->errors++;
-  free(wr);
+static void watch(conn *c) {
+  if (c->open < 0) return;
+  int events = UV_READABLE;
+  if (c->out_len || !c->polling) events |= UV_WRITABLE; /* !polling: connecting */
+  uv_poll_start(&c->poll, events, on_poll);
 }
 
+/* Sends what the socket takes now and keeps the rest for when it is writable. */
 static void write_bytes(conn *c, const void *p, size_t n) {
-  write_req *wr = malloc(sizeof *wr + n);
-  wr->w = c->w;
-  memcpy(wr + 1, p, n);
-  uv_buf_t b = uv_buf_init((char *)(wr + 1), (unsigned)n);
-  if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_written)) {
-    c->w->errors++;
-    free(wr);
+  if (c->open < 0) return;
+  const char *b = p;
+  if (!c->out_len) {
+    ssize_t k = send(c->fd, b, n, MSG_NOSIGNAL);
+    if (k < 0 && errno != EAGAIN) {
+      c->w->errors++;
+      return;
+    }
+    if (k > 0) b += k, n -= (size_t)k;
+    if (!n) return;
   }
+  c->out = realloc(c->out, c->out_len + n);
+  memcpy(c->out + c->out_len, b, n);
+  c->out_len += n;
+  watch(c);
+}
+
+static void flush_out(conn *c) {
+  ssize_t k = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+  if (k < 0) {
+    if (errno != EAGAIN) c->w->errors++, c->out_len = 0;
+  } else {
+    memmove(c->out, c->out + k, c->out_len - (size_t)k);
+    c->out_len -= (size_t)k;
+  }
+  if (!c->out_len) watch(c);
 }
 
 /* Writes one masked text frame. */
@@ -142,31 +183,26 @@ static void send_stamped(conn *c, const char *action) {
   if (t >= g.measure_from && t < g.measure_to) c->w->sent_measured++;
 }
 
-static void on_text(conn *c, const unsigned char *p, size_t n) {
+/* A frame's text; `read_at` and `arrived`: when the read that brought it
+ * returned, and when its newest segment reached the socket. */
+static void on_text(conn *c, const unsigned char *p, size_t n, uint64_t read_at, uint64_t arrived) {
   /* "💬 " is F0 9F 92 AC 20 in UTF-8; the echo reply has the bare stamp. */
   const unsigned char *s = NULL;
-  for (size_t i = 0; i + 5 < n && !s; i++)
-    if (p[i] == 0xF0 && p[i + 1] == 0x9F && p[i + 2] == 0x92 && p[i + 3] == 0xAC)
-      s = p + i + 5;
+  const unsigned char *q = memmem(p, n, "\xF0\x9F\x92\xAC ", 5);
+  if (q) s = q + 5;
   if (!s && g.echo) {
-    const char *q = memmem(p, n, "\"message\":\"", 11);
-    if (q) s = (const unsigned char *)q + 11;
+    q = memmem(p, n, "\"message\":\"", 11);
+    if (q) s = q + 11;
   }
   if (!s || !atomic_load(&g.connect_done)) return; /* join notices, before the run */
-  uint64_t t = strtoull((const char *)s, NULL, 10), now = now_ns();
+  uint64_t t = strtoull((const char *)s, NULL, 10);
   int measured = t >= g.measure_from && t < g.measure_to;
   if (measured) {
     c->w->delivered++;
-    record(c->w, now - t);
+    record(&c->w->read, read_at > t ? read_at - t : 0);
+    record(&c->w->arrival, arrived > t ? arrived - t : 0);
   }
-  if (g.echo && now < g.stop_at) send_stamped(c, "echo");
-}
-
-static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b) {
-  conn *c = h->data;
-  (void)sz;
-  b->base = (char *)c->buf + c->len;
-  b->len = (unsigned)(READ_BUF - c->len);
+  if (g.echo && read_at < g.stop_at) send_stamped(c, "echo");
 }
 
 static void start_next(worker *w);
@@ -177,14 +213,37 @@ static void settle(worker *w, int ok) {
   start_next(w);
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
-  conn *c = s->data;
-  (void)b;
-  if (nread < 0) {
-    if (c->open) c->w->errors++;
-    else settle(c->w, 0);
-    c->open = -1;
-    uv_read_stop(s);
+static void fail(conn *c) {
+  if (c->open == 1) c->w->errors++;
+  else if (c->open == 0) settle(c->w, 0);
+  c->open = -1;
+  uv_poll_stop(&c->poll);
+}
+
+/* One read, when it returned, and the kernel's receive time of its newest
+ * segment. */
+static ssize_t read_stamped(conn *c, uint64_t *read_at, uint64_t *arrived) {
+  struct iovec iov = {c->buf + c->len, READ_BUF - c->len};
+  char control[CMSG_SPACE(sizeof(struct timespec))];
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                     .msg_controllen = sizeof control};
+  ssize_t n = recvmsg(c->fd, &m, 0);
+  *read_at = *arrived = now_ns();
+  for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); n > 0 && h; h = CMSG_NXTHDR(&m, h))
+    if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec ts;
+      memcpy(&ts, CMSG_DATA(h), sizeof ts);
+      int64_t mono = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - g.realtime_minus_mono;
+      if (mono > 0 && (uint64_t)mono < *arrived) *arrived = (uint64_t)mono;
+    }
+  return n;
+}
+
+static void on_readable(conn *c) {
+  uint64_t read_at, arrived;
+  ssize_t nread = read_stamped(c, &read_at, &arrived);
+  if (nread <= 0) {
+    if (nread == 0 || errno != EAGAIN) fail(c);
     return;
   }
   c->len += (size_t)nread;
@@ -193,9 +252,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
     unsigned char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
     if (!end) return;
     if (memcmp(c->buf, "HTTP/1.1 101", 12) != 0) {
-      c->open = -1;
-      uv_read_stop(s);
-      settle(c->w, 0);
+      fail(c);
       return;
     }
     c->open = 1;
@@ -217,7 +274,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
       h = 10;
     }
     if (c->len - off < h + plen) break;
-    if ((f[0] & 0x0f) == 1) on_text(c, f + h, plen);
+    if ((f[0] & 0x0f) == 1) on_text(c, f + h, plen, read_at, arrived);
     else if ((f[0] & 0x0f) == 8) c->open = -1;
     off += h + plen;
   }
@@ -225,10 +282,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
   c->len -= off;
 }
 
-static void on_connect(uv_connect_t *r, int status) {
-  conn *c = r->data;
-  if (status) {
-    settle(c->w, 0);
+/* The connect finished: sends the upgrade request. */
+static void on_connected(conn *c) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  c->polling = 1;
+  if (err) {
+    fail(c);
     return;
   }
   char req[512];
@@ -236,8 +297,43 @@ static void on_connect(uv_connect_t *r, int status) {
                    "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                    "Sec-WebSocket-Version: 13\r\n\r\n", g.path);
+  watch(c);
   write_bytes(c, req, (size_t)n);
-  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+  conn *c = p->data;
+  if (status < 0) {
+    fail(c);
+    return;
+  }
+  if (!c->polling) {
+    on_connected(c);
+    return;
+  }
+  if ((events & UV_WRITABLE) && c->out_len) flush_out(c);
+  if ((events & UV_READABLE) && c->open >= 0) on_readable(c);
+}
+
+/* A non-blocking socket connecting to connection i's port, from its source
+ * address, with receive timestamps on; -1 if that failed at once. */
+static int open_socket(const conn *c) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+  if (fd < 0) return -1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g.ports[c->id % g.nports]),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  int source = c->id / CONNS_PER_SOURCE;
+  if (source) {
+    struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK + (uint32_t)source)};
+    bind(fd, (struct sockaddr *)&from, sizeof from);
+  }
+  if (connect(fd, (struct sockaddr *)&to, sizeof to) && errno != EINPROGRESS) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 /* Starts connections until --connect-batch handshakes are in flight (servers
@@ -246,24 +342,16 @@ static void on_connect(uv_connect_t *r, int status) {
 static void start_next(worker *w) {
   while (w->next_connect < w->n && w->in_flight < g.batch) {
     conn *c = &w->c[w->next_connect++];
-    struct sockaddr_in to, from;
-    uv_ip4_addr("127.0.0.1", g.ports[c->id % g.nports], &to);
-    uv_tcp_init(&w->loop, &c->tcp);
-    uv_tcp_nodelay(&c->tcp, 1);
-    c->tcp.data = c->creq.data = c;
-    c->buf = malloc(READ_BUF);
-    int source = c->id / CONNS_PER_SOURCE;
-    if (source) {
-      char ip[32];
-      snprintf(ip, sizeof ip, "127.0.0.%d", 1 + source);
-      uv_ip4_addr(ip, 0, &from);
-      uv_tcp_bind(&c->tcp, (struct sockaddr *)&from, 0);
-    }
-    w->in_flight++;
-    if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&to, on_connect)) {
-      w->in_flight--;
+    c->fd = open_socket(c);
+    if (c->fd < 0 || uv_poll_init_socket(&w->loop, &c->poll, c->fd)) {
+      c->open = -1;
       atomic_fetch_add(&g.failed, 1);
+      continue;
     }
+    c->poll.data = c;
+    c->buf = malloc(READ_BUF);
+    w->in_flight++;
+    watch(c);
   }
 }
 
@@ -347,17 +435,30 @@ static void run_worker(void *arg) {
   uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
+static void merge(latency *into, const latency *l) {
+  if (l->max_ns > into->max_ns) into->max_ns = l->max_ns;
+  for (int i = 0; i < BUCKETS; i++) into->hist[i] += l->hist[i];
+}
+
+/* ,"<prefix>p50_ms":..,"<prefix>p90_ms":..,"<prefix>p99_ms":..,"<prefix>max_ms":.. */
+static void print_latency(const char *prefix, const latency *l) {
+  printf(",\"%sp50_ms\":%.2f,\"%sp90_ms\":%.2f,\"%sp99_ms\":%.2f,\"%smax_ms\":%.2f", prefix,
+         percentile(l->hist, 0.5), prefix, percentile(l->hist, 0.9), prefix,
+         percentile(l->hist, 0.99), prefix, (double)l->max_ns / 1e6);
+}
+
 static void report(void) {
-  uint64_t sent = 0, sent_total = 0, delivered = 0, errors = 0, max_ns = 0;
-  uint64_t *hist = calloc(BUCKETS, sizeof *hist);
+  uint64_t sent = 0, sent_total = 0, delivered = 0, errors = 0;
+  latency read = {calloc(BUCKETS, sizeof(uint64_t)), 0};
+  latency arrival = {calloc(BUCKETS, sizeof(uint64_t)), 0};
   for (int t = 0; t < g.threads; t++) {
     worker *w = &g.w[t];
     sent += w->sent_measured;
     sent_total += w->sent_total;
     delivered += w->delivered;
     errors += w->errors;
-    if (w->max_ns > max_ns) max_ns = w->max_ns;
-    for (int i = 0; i < BUCKETS; i++) hist[i] += w->hist[i];
+    merge(&read, &w->read);
+    merge(&arrival, &w->arrival);
   }
   double secs = (double)(g.measure_to - g.measure_from) / 1e9;
   int opened = atomic_load(&g.opened);
@@ -365,19 +466,19 @@ static void report(void) {
   double connect_s = (double)(atomic_load(&g.connect_done) - g.t0) / 1e9;
   printf("{\"mode\":\"%s\",\"conns\":%d,\"open\":%d,\"senders\":%d,\"rate\":%.0f,"
          "\"threads\":%d,\"seconds\":%.1f,\"sent_total\":%llu,\"sent\":%llu,\"expected\":%llu,\"delivered\":%llu,"
-         "\"delivered_ratio\":%.4f,\"deliveries_per_s\":%.0f,\"p50_ms\":%.2f,"
-         "\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"max_ms\":%.2f,\"connect_s\":%.3f,"
-         "\"connects_per_s\":%.0f,\"errors\":%llu,\"failed_connects\":%d,"
-         "\"server_cpu\":%.2f,\"server_rss_connected_kb\":%ld,\"server_rss_kb\":%ld}\n",
+         "\"delivered_ratio\":%.4f,\"deliveries_per_s\":%.0f",
          g.echo ? "echo" : "broadcast", g.conns, opened, g.senders, g.rate, g.threads, secs,
          (unsigned long long)sent_total, (unsigned long long)sent, (unsigned long long)expected,
          (unsigned long long)delivered, expected ? (double)delivered / (double)expected : 0.0,
-         (double)delivered / secs, percentile(hist, 0.5), percentile(hist, 0.9),
-         percentile(hist, 0.99), (double)max_ns / 1e6, connect_s,
-         connect_s > 0 ? opened / connect_s : 0.0, (unsigned long long)errors,
-         atomic_load(&g.failed), (g.cpu1 - g.cpu0) / secs, g.rss_connected_kb,
-         servers_rss_kb());
-  free(hist);
+         (double)delivered / secs);
+  print_latency("", &read);
+  print_latency("arrival_", &arrival);
+  printf(",\"connect_s\":%.3f,\"connects_per_s\":%.0f,\"errors\":%llu,\"failed_connects\":%d,"
+         "\"server_cpu\":%.2f,\"server_rss_connected_kb\":%ld,\"server_rss_kb\":%ld}\n",
+         connect_s, connect_s > 0 ? opened / connect_s : 0.0, (unsigned long long)errors,
+         atomic_load(&g.failed), (g.cpu1 - g.cpu0) / secs, g.rss_connected_kb, servers_rss_kb());
+  free(read.hist);
+  free(arrival.hist);
 }
 
 static int parse_list(const char *s, int *out, int max) {
@@ -448,7 +549,8 @@ int main(int argc, char **argv) {
     w->senders = g.senders / g.threads + (t < g.senders % g.threads);
     if (w->senders > w->n) w->senders = w->n;
     w->rate = g.rate * w->senders / g.senders;
-    w->hist = calloc(BUCKETS, sizeof *w->hist);
+    w->read.hist = calloc(BUCKETS, sizeof(uint64_t));
+    w->arrival.hist = calloc(BUCKETS, sizeof(uint64_t));
     for (int i = 0; i < w->n; i++) {
       w->c[i].w = w;
       w->c[i].id = at + i;
@@ -460,6 +562,7 @@ int main(int argc, char **argv) {
     uv_timer_start(&w->tick, on_tick, 1, 1);
   }
   g.t0 = now_ns();
+  g.realtime_minus_mono = clock_ns(CLOCK_REALTIME) - (int64_t)now_ns();
   for (int t = 0; t < g.threads; t++) uv_thread_create(&g.w[t].thread, run_worker, &g.w[t]);
   for (int t = 0; t < g.threads; t++) uv_thread_join(&g.w[t].thread);
   report();
