@@ -274,8 +274,11 @@ static void on_readable(conn *c) {
       h = 10;
     }
     if (c->len - off < h + plen) break;
+    if ((f[0] & 0x0f) == 8) { /* the server closed: an error in a bounded run */
+      fail(c);
+      return;
+    }
     if ((f[0] & 0x0f) == 1) on_text(c, f + h, plen, read_at, arrived);
-    else if ((f[0] & 0x0f) == 8) c->open = -1;
     off += h + plen;
   }
   memmove(c->buf, c->buf + off, c->len - off);
