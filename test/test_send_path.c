@@ -32,19 +32,31 @@ static int on_say(wsc_conn *c, const cJSON *msg, void *ud) {
 
 enum { CLIENTS = 200, MESSAGES = 200 };
 
-static void test_broadcast_makes_no_epoll_ctl_storm(void) {
+/* A server whose one consumer puts every client in the group "crowd" and
+ * broadcasts each "say" payload to it (no message rate limit). */
+static wst_server *start_crowd(void) {
   wsc_consumer *c;
   CHECK_OK(wsc_consumer_new("crowd", &c));
   CHECK_OK(wsc_consumer_add_group(c, "crowd"));
   CHECK_OK(wsc_consumer_on(c, "say", on_say, NULL, NULL));
-  wst_server *srv = wst_server_start(
-      "{\"routes\":[{\"path\":\"/ws\",\"consumer\":\"crowd\"}]}", &c, 1);
-  wst_client *cl[CLIENTS];
-  for (int i = 0; i < CLIENTS; i++) {
+  return wst_server_start(
+      "{\"routes\":[{\"path\":\"/ws\",\"consumer\":\"crowd\"}],"
+      "\"limits\":{\"messages_per_second\":0}}", &c, 1);
+}
+
+/* Opens n clients, each answered once (so each is in the group). */
+static void join_crowd(wst_server *srv, wst_client **cl, int n) {
+  for (int i = 0; i < n; i++) {
     cl[i] = wst_open(wst_port(srv), "/ws");
     wst_send_text(cl[i], "{\"action\":\"ping\"}");
     wst_expect(cl[i], "{\"action\":\"pong\",\"payload\":null}");
   }
+}
+
+static void test_broadcast_makes_no_epoll_ctl_storm(void) {
+  wst_server *srv = start_crowd();
+  wst_client *cl[CLIENTS];
+  join_crowd(srv, cl, CLIENTS);
   long before = atomic_load(&epoll_ctl_calls);
   /* The counter works: each accepted connection was registered with epoll. */
   CHECK(before >= CLIENTS);
@@ -83,19 +95,9 @@ static void test_broadcast_makes_no_epoll_ctl_storm(void) {
  * get every message, in the order sent. */
 static void test_a_stream_reaches_every_member_in_order(void) {
   enum { MEMBERS = 300, STREAM = 2000 };
-  wsc_consumer *c;
-  CHECK_OK(wsc_consumer_new("crowd", &c));
-  CHECK_OK(wsc_consumer_add_group(c, "crowd"));
-  CHECK_OK(wsc_consumer_on(c, "say", on_say, NULL, NULL));
-  wst_server *srv = wst_server_start(
-      "{\"routes\":[{\"path\":\"/ws\",\"consumer\":\"crowd\"}],"
-      "\"limits\":{\"messages_per_second\":0}}", &c, 1);
+  wst_server *srv = start_crowd();
   wst_client *cl[MEMBERS];
-  for (int i = 0; i < MEMBERS; i++) {
-    cl[i] = wst_open(wst_port(srv), "/ws");
-    wst_send_text(cl[i], "{\"action\":\"ping\"}");
-    wst_expect(cl[i], "{\"action\":\"pong\",\"payload\":null}");
-  }
+  join_crowd(srv, cl, MEMBERS);
   for (int m = 0; m < STREAM; m++) {
     char msg[160];
     snprintf(msg, sizeof msg, "{\"action\":\"say\",\"payload\":{\"n\":%d}}", m);
