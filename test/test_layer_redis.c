@@ -327,6 +327,33 @@ static void test_memberships_follow_connections_and_processes(void) {
   free(cfg);
 }
 
+/* A process that dies without leaving its groups (kill -9, a crash, a lost
+ * host) stops being a member within `expiry`, not group_expiry (a day), so
+ * it does not cost every group send a write until then; a live process stays
+ * a member however many times `expiry` passes. */
+static void test_a_dead_process_leaves_its_groups_within_expiry(void) {
+  if (!IS_QUEUE) return;
+  char *cfg = config("alive", ",\"expiry\":1");
+  wst_proc a = start(cfg), b = start(cfg);
+  wst_client *cl[2] = {wst_open(a.port, "/ws/chat"), wst_open(b.port, "/ws/chat")};
+  settle(cl[0], cl, 2);
+  CHECK_EQ(group_size("alive"), 2);
+  wst_proc_signal(&b, SIGKILL);
+  CHECK(waitpid(b.pid, NULL, 0) == b.pid);
+  for (int round = 0; round < 3; round++) {
+    uv_sleep(1500);
+    char text[32];
+    snprintf(text, sizeof text, "after %d s", 3 * (round + 1) / 2);
+    say(cl[0], text);
+    expect_said(cl[0], text);
+    CHECK_EQ(group_size("alive"), 1);
+  }
+  wst_close(cl[0], 1000);
+  wst_close(cl[1], 0);
+  wst_proc_stop(&a);
+  free(cfg);
+}
+
 enum { CLIENTS = 200, MESSAGES = 10000 };
 
 /* A Redis shared with Django Channels under the same prefix: channels_redis
@@ -441,6 +468,7 @@ int main(int argc, char **argv) {
   RUN(test_kept_message_survives_restart);
   RUN(test_memberships_follow_connections_and_processes);
   RUN(test_channels_redis_leftovers_in_the_group);
+  RUN(test_a_dead_process_leaves_its_groups_within_expiry);
   RUN(test_redis_restart);
   RUN(test_10000_broadcasts_to_200_clients);
   wst_redis_stop(redis);

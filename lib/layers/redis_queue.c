@@ -25,7 +25,14 @@
  *   with the connection). Expired entries are dropped on receipt.
  * - This process re-adds itself to its groups every group_expiry/3, so a
  *   connected client is never silently dropped from its groups (the
- *   channels_redis complaint); a dead process's memberships still expire.
+ *   channels_redis complaint).
+ * - A process is alive while its key "<prefix>:alive:<proc>!" exists: set
+ *   with a time to live of `expiry` and renewed every expiry/3. A group send
+ *   removes a process member whose key is gone, so a dead process stops
+ *   costing every group send a write within `expiry` (60 s), not after
+ *   group_expiry (a day: the channels_redis zombie-member complaint). A
+ *   process that finds its key gone at renewal (Redis restarted, or its
+ *   loop stalled longer than `expiry`) re-adds its memberships.
  * - Sends made while Redis is unreachable fail at once with WSC_ELAYER. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,30 +60,36 @@ static const char SEND_LUA[] =
 
 /* KEYS[1] group set; ARGV message, capacity, expiry ms, group expiry ms,
  * prefix, process capacity, group name. A member ending in '!' is a
- * process's stream: it gets the group's name and fans out itself. Another
+ * process's stream: it gets the group's name and fans out itself, unless
+ * the process is no longer alive (then it leaves the group). Another
  * process's connection added by name ("x!3") goes to its process's stream
  * ("x!") as a target; a named channel to its own stream. A member whose key
  * is not a stream (channels_redis keeps sorted sets under the same default
  * prefix) is skipped, not allowed to abort the send for everyone. Returns
- * {streams full, members skipped}. */
+ * {streams full, members skipped, dead processes removed}. */
 static const char GROUP_SEND_LUA[] =
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, now - tonumber(ARGV[4]))\n"
-    "local full, foreign = 0, 0\n"
+    "local full, foreign, gone = 0, 0, 0\n"
     "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
     "  local bang = string.find(m, '!', 1, true)\n"
     "  local proc = bang == #m\n"
     "  local key = ARGV[5] .. (bang and string.sub(m, 1, bang) or m)\n"
-    "  local trimmed = redis.pcall('XTRIM', key, 'MINID', now - tonumber(ARGV[3]))\n"
-    "  if type(trimmed) == 'table' and trimmed.err then foreign = foreign + 1\n"
-    "  elseif redis.call('XLEN', key) < tonumber(bang and ARGV[6] or ARGV[2]) then\n"
-    "    if proc then redis.call('XADD', key, '*', 'g', ARGV[7], 'm', ARGV[1])\n"
-    "    else redis.call('XADD', key, '*', 't', m, 'm', ARGV[1]) end\n"
-    "    redis.call('PEXPIRE', key, ARGV[3])\n"
-    "  else full = full + 1 end\n"
+    "  if proc and redis.call('EXISTS', ARGV[5] .. ':alive:' .. m) == 0 then\n"
+    "    redis.call('ZREM', KEYS[1], m)\n"
+    "    gone = gone + 1\n"
+    "  else\n"
+    "    local trimmed = redis.pcall('XTRIM', key, 'MINID', now - tonumber(ARGV[3]))\n"
+    "    if type(trimmed) == 'table' and trimmed.err then foreign = foreign + 1\n"
+    "    elseif redis.call('XLEN', key) < tonumber(bang and ARGV[6] or ARGV[2]) then\n"
+    "      if proc then redis.call('XADD', key, '*', 'g', ARGV[7], 'm', ARGV[1])\n"
+    "      else redis.call('XADD', key, '*', 't', m, 'm', ARGV[1]) end\n"
+    "      redis.call('PEXPIRE', key, ARGV[3])\n"
+    "    else full = full + 1 end\n"
+    "  end\n"
     "end\n"
-    "return {full, foreign}\n";
+    "return {full, foreign, gone}\n";
 
 /* KEYS[1] group set; ARGV channel, group expiry ms. */
 static const char GROUP_ADD_LUA[] =
@@ -91,12 +104,14 @@ typedef struct q_layer {
   wsc__redis_conn cmd, rx;
   char stream[128]; /* <prefix><proc>! */
   char member[96];  /* <proc>!: this process in group sets */
+  char alive[192];  /* <prefix>:alive:<proc>!: exists while this process lives */
   char last_id[48];
   int reading;
   unsigned long expiry_ms, group_expiry_ms;
   char capacity_s[24], process_capacity_s[24], expiry_s[24], group_expiry_s[24];
   wsc__strmap groups; /* group -> wsc__local_group: our members */
   uv_timer_t refresh;
+  uint64_t refreshed_at; /* uv_now when the memberships were last re-added */
   int open_handles;
   void (*done)(void *);
   void *done_arg;
@@ -203,14 +218,36 @@ static void add_membership(q_layer *l, const char *group, const char *channel) {
 }
 
 static void refresh_all(q_layer *l) {
+  l->refreshed_at = uv_now(l->b.host->loop);
   WSC__STRMAP_FOREACH(&l->groups, s) add_membership(l, s->key, l->member);
 }
 
-static void on_refresh(uv_timer_t *t) { refresh_all(t->data); }
+/* SET .. GET answers nil when the key had gone: then group sends may have
+ * removed this process from its groups, so it joins them again. */
+static void on_alive_renewed(redisAsyncContext *ac, void *r, void *pd) {
+  (void)ac;
+  redisReply *reply = r;
+  if (reply && reply->type == REDIS_REPLY_NIL) refresh_all(pd);
+}
+
+static void renew_alive(q_layer *l) {
+  const char *argv[] = {"SET", l->alive, "1", "PX", l->expiry_s, "GET"};
+  size_t lens[6];
+  for (int i = 0; i < 6; i++) lens[i] = strlen(argv[i]);
+  wsc__redis_conn_cmd(&l->cmd, on_alive_renewed, l, 6, argv, lens);
+}
+
+static void on_refresh(uv_timer_t *t) {
+  q_layer *l = t->data;
+  renew_alive(l);
+  if (uv_now(l->b.host->loop) - l->refreshed_at >= l->group_expiry_ms / 3)
+    refresh_all(l);
+}
 
 /* After a reconnect, re-add what may have expired meanwhile. */
 static void cmd_ready(wsc__redis_conn *c, void *ud) {
   (void)c;
+  renew_alive(ud);
   refresh_all(ud);
 }
 
@@ -249,10 +286,14 @@ static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
            l->group_expiry_ms);
   snprintf(l->stream, sizeof l->stream, "%s%s!", l->b.prefix, l->b.proc);
   snprintf(l->member, sizeof l->member, "%s!", l->b.proc);
+  snprintf(l->alive, sizeof l->alive, "%s:alive:%s", l->b.prefix, l->member);
   snprintf(l->last_id, sizeof l->last_id, "0-0");
   uv_timer_init(host->loop, &l->refresh);
   l->refresh.data = l;
-  uint64_t every = l->group_expiry_ms / 3 ? l->group_expiry_ms / 3 : 1;
+  /* Renews the alive key within its time to live, and the memberships
+   * within group_expiry. */
+  uint64_t shortest = l->expiry_ms < l->group_expiry_ms ? l->expiry_ms : l->group_expiry_ms;
+  uint64_t every = shortest / 3 ? shortest / 3 : 1;
   uv_timer_start(&l->refresh, on_refresh, every, every);
   wsc__redis_conn_start(&l->cmd, host->loop, &l->b.url, l->b.ip, "command",
                         host, cmd_ready, NULL, l);
@@ -284,13 +325,19 @@ static void send_reply(redisAsyncContext *ac, void *r, void *pd) {
 static void group_send_reply(redisAsyncContext *ac, void *r, void *pd) {
   wsc__redis_op *op = pd;
   redisReply *reply = r;
-  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
       reply->element[0]->type != REDIS_REPLY_INTEGER ||
-      reply->element[1]->type != REDIS_REPLY_INTEGER) {
+      reply->element[1]->type != REDIS_REPLY_INTEGER ||
+      reply->element[2]->type != REDIS_REPLY_INTEGER) {
     send_reply(ac, r, pd); /* an error: reported to whoever sent */
     return;
   }
-  long long full = reply->element[0]->integer, foreign = reply->element[1]->integer;
+  long long full = reply->element[0]->integer, foreign = reply->element[1]->integer,
+            gone = reply->element[2]->integer;
+  if (gone > 0)
+    wsc__host_logf(op->b->host, WSC_LOG_INFO,
+                    "%s: %lld process(es) no longer alive left the group",
+                    op->what, gone);
   if (full > 0)
     wsc__host_logf(op->b->host, WSC_LOG_WARN,
                     "%s: %lld member process queue(s) full; the message was "
