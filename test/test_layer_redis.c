@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -354,6 +356,56 @@ static void test_a_dead_process_leaves_its_groups_within_expiry(void) {
   free(cfg);
 }
 
+/* CPU seconds (user + system) a process has used so far. */
+static double cpu_seconds(pid_t pid) {
+  char path[64], line[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  CHECK(f && fgets(line, sizeof line, f));
+  fclose(f);
+  unsigned long ut = 0, st = 0;
+  CHECK(sscanf(strrchr(line, ')') + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &ut, &st) == 2);
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Another program overwrites a process's stream with a string: Redis
+ * refuses its reads (WRONGTYPE). The process reports it and retries now and
+ * then instead of asking again at once (which spun a core and wrote some
+ * 15,000 log lines a second), and receives again once the key is fixed. */
+static void test_a_refused_read_is_retried_not_spun(void) {
+  if (!IS_QUEUE) return;
+  char *cfg = config("clobber", NULL);
+  wst_proc a = start(cfg);
+  wst_client *c[2] = {wst_open(a.port, "/ws/chat"), wst_open(a.port, "/ws/chat")};
+  settle(c[0], c, 2);
+  char *ch = whoami(c[0]), cmd[256];
+  *(strchr(ch, '!') + 1) = '\0'; /* specific.<process>! names its stream */
+  snprintf(cmd, sizeof cmd, "SET clobber%s not-a-stream", ch);
+  free(wst_redis_cli(redis, cmd));
+  /* End the process's blocked read (as a Redis failover would), so that it
+   * reads again now and meets the string. */
+  char *clients = wst_redis_cli(redis, "CLIENT LIST"), *xread = strstr(clients, "cmd=xread");
+  CHECK(xread);
+  while (xread > clients && strncmp(xread, "id=", 3) != 0) xread--;
+  snprintf(cmd, sizeof cmd, "CLIENT UNBLOCK %ld ERROR", strtol(xread + 3, NULL, 10));
+  free(clients);
+  free(wst_redis_cli(redis, cmd));
+  uv_sleep(300);
+  double before = cpu_seconds(a.pid);
+  uv_sleep(1500);
+  CHECK(cpu_seconds(a.pid) - before < 0.5); /* spinning used all of it */
+  snprintf(cmd, sizeof cmd, "DEL clobber%s", ch);
+  free(wst_redis_cli(redis, cmd));
+  say(c[0], "back");
+  expect_said(c[0], "back");
+  expect_said(c[1], "back");
+  for (int i = 0; i < 2; i++) wst_close(c[i], 1000);
+  wst_proc_stop(&a);
+  free(ch);
+  free(cfg);
+}
+
 enum { CLIENTS = 200, MESSAGES = 10000 };
 
 /* A Redis shared with Django Channels under the same prefix: channels_redis
@@ -469,6 +521,7 @@ int main(int argc, char **argv) {
   RUN(test_memberships_follow_connections_and_processes);
   RUN(test_channels_redis_leftovers_in_the_group);
   RUN(test_a_dead_process_leaves_its_groups_within_expiry);
+  RUN(test_a_refused_read_is_retried_not_spun);
   RUN(test_redis_restart);
   RUN(test_10000_broadcasts_to_200_clients);
   wst_redis_stop(redis);

@@ -47,6 +47,7 @@
 
 #define READ_BLOCK_MS "5000"
 #define READ_COUNT "512"
+#define REREAD_MS 1000
 
 /* KEYS[1] stream; ARGV target, message, capacity, expiry ms. */
 static const char SEND_LUA[] =
@@ -111,6 +112,8 @@ typedef struct q_layer {
   char capacity_s[24], process_capacity_s[24], expiry_s[24], group_expiry_s[24];
   wsc__strmap groups; /* group -> wsc__local_group: our members */
   uv_timer_t refresh;
+  uv_timer_t reread; /* retries a read Redis refused (not a lost connection) */
+  int read_failing;   /* the last read was refused: logged once per streak */
   uint64_t refreshed_at; /* uv_now when the memberships were last re-added */
   int open_handles;
   void (*done)(void *);
@@ -124,6 +127,8 @@ static void group_key(q_layer *l, const char *group, char *out, size_t n) {
 /* ---- receiving ------------------------------------------------------------ */
 
 static void read_more(q_layer *l);
+
+static void on_reread(uv_timer_t *t) { read_more(t->data); }
 
 static uint64_t wall_ms(void) {
   uv_timeval64_t tv;
@@ -144,9 +149,20 @@ static void on_entries(redisAsyncContext *ac, void *r, void *pd) {
   l->reading = 0;
   if (!reply) return; /* connection gone: rx_ready reads again */
   if (reply->type == REDIS_REPLY_ERROR) {
-    wsc__host_logf(l->b.host, WSC_LOG_ERROR, "reading %s from %s: %s", l->stream,
-                    l->b.url.masked, reply->str);
-  } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
+    /* E.g. WRONGTYPE: another program wrote our stream's key. Asking again
+     * at once would spin and flood the log until someone fixes it. */
+    if (!l->read_failing)
+      wsc__host_logf(l->b.host, WSC_LOG_ERROR, "reading %s from %s: %s (retrying every %d ms)",
+                      l->stream, l->b.url.masked, reply->str, REREAD_MS);
+    l->read_failing = 1;
+    uv_timer_start(&l->reread, on_reread, REREAD_MS, 0);
+    return;
+  }
+  if (l->read_failing)
+    wsc__host_logf(l->b.host, WSC_LOG_WARN, "reading %s from %s again", l->stream,
+                    l->b.url.masked);
+  l->read_failing = 0;
+  if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
     const redisReply *entries = reply->element[0]->element[1];
     uint64_t now = wall_ms();
     size_t expired = 0, n = entries->elements;
@@ -299,7 +315,9 @@ static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
                         host, cmd_ready, NULL, l);
   wsc__redis_conn_start(&l->rx, host->loop, &l->b.url, l->b.ip, "receive",
                         host, rx_ready, NULL, l);
-  l->open_handles = 3;
+  uv_timer_init(host->loop, &l->reread);
+  l->reread.data = l;
+  l->open_handles = 4;
   *inst = l;
   return 0;
 }
@@ -455,13 +473,14 @@ static void handle_closed(void *arg) {
   done(darg);
 }
 
-static void refresh_closed(uv_handle_t *h) { handle_closed(h->data); }
+static void timer_closed(uv_handle_t *h) { handle_closed(h->data); }
 
 static void q_close(void *inst, void (*done)(void *), void *arg) {
   q_layer *l = inst;
   l->done = done;
   l->done_arg = arg;
-  uv_close((uv_handle_t *)&l->refresh, refresh_closed);
+  uv_close((uv_handle_t *)&l->refresh, timer_closed);
+  uv_close((uv_handle_t *)&l->reread, timer_closed);
   wsc__redis_conn_close(&l->cmd, handle_closed, l);
   wsc__redis_conn_close(&l->rx, handle_closed, l);
 }
