@@ -356,6 +356,15 @@ static void test_a_dead_process_leaves_its_groups_within_expiry(void) {
   free(cfg);
 }
 
+/* c[0] broadcasts `text`, both clients of `a` get it; then all is closed. */
+static void said_to_both_then_stop(wst_proc *a, wst_client **c, const char *text) {
+  say(c[0], text);
+  expect_said(c[0], text);
+  expect_said(c[1], text);
+  for (int i = 0; i < 2; i++) wst_close(c[i], 1000);
+  wst_proc_stop(a);
+}
+
 /* CPU seconds (user + system) a process has used so far. */
 static double cpu_seconds(pid_t pid) {
   char path[64], line[1024];
@@ -397,11 +406,7 @@ static void test_a_refused_read_is_retried_not_spun(void) {
   CHECK(cpu_seconds(a.pid) - before < 0.5); /* spinning used all of it */
   snprintf(cmd, sizeof cmd, "DEL clobber%s", ch);
   free(wst_redis_cli(redis, cmd));
-  say(c[0], "back");
-  expect_said(c[0], "back");
-  expect_said(c[1], "back");
-  for (int i = 0; i < 2; i++) wst_close(c[i], 1000);
-  wst_proc_stop(&a);
+  said_to_both_then_stop(&a, c, "back");
   free(ch);
   free(cfg);
 }
@@ -426,11 +431,7 @@ static void test_channels_redis_leftovers_in_the_group(void) {
   free(out);
   out = wst_redis_cli(redis, "ZADD mixedspecific.django! 1 leftover"); /* its queue */
   free(out);
-  say(c[0], "still here");
-  expect_said(c[0], "still here");
-  expect_said(c[1], "still here");
-  for (int i = 0; i < 2; i++) wst_close(c[i], 1000);
-  wst_proc_stop(&a);
+  said_to_both_then_stop(&a, c, "still here");
   free(cfg);
 }
 
