@@ -147,8 +147,7 @@ static void on_flush(uv_check_t *h) {
     wsc__server_unmark_dirty(srv, c);
     wsc__conn_flush(c);
   }
-  srv->sweeping = srv->dirty != NULL;
-  if (!srv->sweeping) uv_idle_stop(&srv->flush_kick);
+  if (!srv->dirty) uv_idle_stop(&srv->flush_kick); /* else: more next turn */
 }
 
 /* lws may use a POLLOUT to drain what it buffered without calling WRITEABLE

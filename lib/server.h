@@ -57,7 +57,6 @@ struct wsc_server {
   size_t nadmitted;      /* accepted upgrades, pending or open (limits) */
   wsc__strmap per_address; /* peer address -> admitted count */
   wsc_conn *dirty, *dirty_tail; /* to flush, oldest first */
-  int sweeping; /* the last flush ran out of time with connections left */
   uv_check_t flush_check;
   uv_idle_t flush_kick; /* keeps the loop from blocking before the flush */
   /* Sockets that filled lws's read this turn, and when the flush began to
