@@ -126,6 +126,15 @@ static void group_key(q_layer *l, const char *group, char *out, size_t n) {
 
 /* ---- receiving ------------------------------------------------------------ */
 
+/* A command whose arguments are all C strings (at most 8). */
+static int text_cmd(wsc__redis_conn *c, redisCallbackFn *fn, void *pd, int argc,
+                    const char **argv) {
+  size_t lens[8];
+  if (argc > 8) return WSC_EINVAL;
+  for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+  return wsc__redis_conn_cmd(c, fn, pd, argc, argv, lens);
+}
+
 static void read_more(q_layer *l);
 
 static void on_reread(uv_timer_t *t) { read_more(t->data); }
@@ -208,9 +217,7 @@ static void read_more(q_layer *l) {
   if (l->reading || !l->rx.ready) return;
   const char *argv[] = {"XREAD", "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS,
                         "STREAMS", l->stream, l->last_id};
-  size_t lens[8];
-  for (int i = 0; i < 8; i++) lens[i] = strlen(argv[i]);
-  if (wsc__redis_conn_cmd(&l->rx, on_entries, l, 8, argv, lens) == 0)
+  if (text_cmd(&l->rx, on_entries, l, 8, argv) == 0)
     l->reading = 1;
 }
 
@@ -228,9 +235,7 @@ static void add_membership(q_layer *l, const char *group, const char *channel) {
   group_key(l, group, gk, sizeof gk);
   const char *argv[] = {"EVAL", GROUP_ADD_LUA, "1", gk, channel,
                         l->group_expiry_s};
-  size_t lens[6];
-  for (int i = 0; i < 6; i++) lens[i] = strlen(argv[i]);
-  wsc__redis_conn_cmd(&l->cmd, NULL, NULL, 6, argv, lens);
+  text_cmd(&l->cmd, NULL, NULL, 6, argv);
 }
 
 static void refresh_all(q_layer *l) {
@@ -248,9 +253,7 @@ static void on_alive_renewed(redisAsyncContext *ac, void *r, void *pd) {
 
 static void renew_alive(q_layer *l) {
   const char *argv[] = {"SET", l->alive, "1", "PX", l->expiry_s, "GET"};
-  size_t lens[6];
-  for (int i = 0; i < 6; i++) lens[i] = strlen(argv[i]);
-  wsc__redis_conn_cmd(&l->cmd, on_alive_renewed, l, 6, argv, lens);
+  text_cmd(&l->cmd, on_alive_renewed, l, 6, argv);
 }
 
 static void on_refresh(uv_timer_t *t) {
@@ -260,11 +263,11 @@ static void on_refresh(uv_timer_t *t) {
     refresh_all(l);
 }
 
-/* After a reconnect, re-add what may have expired meanwhile. */
+/* After a (re)connect: if Redis lost the alive key or it expired meanwhile,
+ * the renewal finds it gone and re-adds the memberships. */
 static void cmd_ready(wsc__redis_conn *c, void *ud) {
   (void)c;
   renew_alive(ud);
-  refresh_all(ud);
 }
 
 /* ---- ops -------------------------------------------------------------------- */
@@ -444,9 +447,8 @@ static void remove_membership(q_layer *l, const char *group,
   char gk[256];
   group_key(l, group, gk, sizeof gk);
   const char *argv[] = {"ZREM", gk, member};
-  size_t lens[] = {4, strlen(gk), strlen(member)};
   /* If Redis is down the membership expires by group_expiry instead. */
-  wsc__redis_conn_cmd(&l->cmd, NULL, NULL, 3, argv, lens);
+  text_cmd(&l->cmd, NULL, NULL, 3, argv);
 }
 
 static int q_group_discard(void *inst, const char *group,
