@@ -49,9 +49,9 @@ struct worker;
 
 typedef struct conn {
   uv_poll_t poll;
-  int fd, polling;
+  int fd, connected; /* connected: the TCP connect finished */
   struct worker *w;
-  int id, open, sender;
+  int id, open; /* open: 0 handshaking, 1 open, -1 done */
   unsigned char *buf; /* bytes read and not yet parsed */
   size_t len;
   char *out; /* bytes the socket did not take yet */
@@ -119,7 +119,7 @@ static void on_poll(uv_poll_t *p, int status, int events);
 static void watch(conn *c) {
   if (c->open < 0) return;
   int events = UV_READABLE;
-  if (c->out_len || !c->polling) events |= UV_WRITABLE; /* !polling: connecting */
+  if (c->out_len || !c->connected) events |= UV_WRITABLE; /* writable: connected */
   uv_poll_start(&c->poll, events, on_poll);
 }
 
@@ -187,13 +187,9 @@ static void send_stamped(conn *c, const char *action) {
  * returned, and when its newest segment reached the socket. */
 static void on_text(conn *c, const unsigned char *p, size_t n, uint64_t read_at, uint64_t arrived) {
   /* "💬 " is F0 9F 92 AC 20 in UTF-8; the echo reply has the bare stamp. */
-  const unsigned char *s = NULL;
-  const unsigned char *q = memmem(p, n, "\xF0\x9F\x92\xAC ", 5);
-  if (q) s = q + 5;
-  if (!s && g.echo) {
-    q = memmem(p, n, "\"message\":\"", 11);
-    if (q) s = q + 11;
-  }
+  const unsigned char *s = memmem(p, n, "\xF0\x9F\x92\xAC ", 5);
+  if (s) s += 5;
+  else if (g.echo && (s = memmem(p, n, "\"message\":\"", 11))) s += 11;
   if (!s || !atomic_load(&g.connect_done)) return; /* join notices, before the run */
   uint64_t t = strtoull((const char *)s, NULL, 10);
   int measured = t >= g.measure_from && t < g.measure_to;
@@ -290,7 +286,7 @@ static void on_connected(conn *c) {
   int err = 0;
   socklen_t len = sizeof err;
   getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-  c->polling = 1;
+  c->connected = 1;
   if (err) {
     fail(c);
     return;
@@ -310,7 +306,7 @@ static void on_poll(uv_poll_t *p, int status, int events) {
     fail(c);
     return;
   }
-  if (!c->polling) {
+  if (!c->connected) {
     on_connected(c);
     return;
   }
