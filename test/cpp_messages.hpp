@@ -4,6 +4,14 @@
 
 #include <wschannels.hpp>
 
+// A message whose payload is one string: most of the tests' messages.
+#define WST_TEXT_MESSAGE(Name, action_name)                 \
+  struct Name {                                             \
+    static constexpr const char *action = action_name;      \
+    std::string payload;                                    \
+  };                                                        \
+  WSC_FIELDS(Name, payload)
+
 struct ChatPayload {
   std::string message;
   std::optional<std::string> room_name;
@@ -59,23 +67,9 @@ struct Counted {
 };
 WSC_FIELDS(Counted, payload)
 
-struct SystemNotify {
-  static constexpr const char *action = "system_notify";
-  std::string payload;
-};
-WSC_FIELDS(SystemNotify, payload)
-
-struct SystemNotification {
-  static constexpr const char *action = "system_notification";
-  std::string payload;
-};
-WSC_FIELDS(SystemNotification, payload)
-
-struct JobResult {
-  static constexpr const char *action = "job_result";
-  std::string payload;
-};
-WSC_FIELDS(JobResult, payload)
+WST_TEXT_MESSAGE(SystemNotify, "system_notify")
+WST_TEXT_MESSAGE(SystemNotification, "system_notification")
+WST_TEXT_MESSAGE(JobResult, "job_result")
 
 struct WhoAmI {
   static constexpr const char *action = "whoami";
@@ -83,24 +77,11 @@ struct WhoAmI {
 };
 WSC_FIELDS(WhoAmI, payload)
 
-struct Me {
-  static constexpr const char *action = "me";
-  std::string payload;
-};
-WSC_FIELDS(Me, payload)
+WST_TEXT_MESSAGE(Me, "me")
 
 // Authentication tests: a client asks to join a group, and is told.
-struct JoinMessage {
-  static constexpr const char *action = "join";
-  std::string payload;
-};
-WSC_FIELDS(JoinMessage, payload)
-
-struct Joined {
-  static constexpr const char *action = "joined";
-  std::string payload;
-};
-WSC_FIELDS(Joined, payload)
+WST_TEXT_MESSAGE(JoinMessage, "join")
+WST_TEXT_MESSAGE(Joined, "joined")
 
 // Defined in test_cpp_odr.cpp: the header compiles in a second TU without
 // duplicate symbols.
