@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -430,12 +431,25 @@ static int lws_cb(struct lws *wsi, enum lws_callback_reasons reason,
   }
 }
 
+/* The address to bind: "localhost" is 127.0.0.1, as for daphne. */
+static const char *listen_host(const wsc_server *srv) {
+  return strcasecmp(srv->cfg.host, "localhost") ? srv->cfg.host : "127.0.0.1";
+}
+
+/* lws 4.1 on its default IPv6 socket reads an IPv4 address given as the
+ * interface into the wrong field and binds [::], every address of the
+ * machine: an IPv4 host gets an IPv4 socket, which binds that address. */
+static uint64_t ipv4_only(const wsc_server *srv) {
+  struct in_addr a;
+  return inet_pton(AF_INET, listen_host(srv), &a) == 1 ? LWS_SERVER_OPTION_DISABLE_IPV6 : 0;
+}
+
 static int start_lws(wsc_server *srv, char *err, size_t errlen) {
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
   void *loops[1] = {srv->loop};
   info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                 LWS_SERVER_OPTION_VALIDATE_UTF8;
+                 LWS_SERVER_OPTION_VALIDATE_UTF8 | ipv4_only(srv);
   if (srv->cfg.tls_cert) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
   info.foreign_loops = loops;
   info.user = srv;
@@ -459,11 +473,11 @@ static int start_lws(wsc_server *srv, char *err, size_t errlen) {
   srv->pvo.options = &srv->pvo_default;
   memset(&info, 0, sizeof info);
   info.port = srv->cfg.port;
-  info.iface = strcmp(srv->cfg.host, "0.0.0.0") == 0 ? NULL : srv->cfg.host;
+  info.iface = strcmp(srv->cfg.host, "0.0.0.0") == 0 ? NULL : listen_host(srv);
   info.protocols = srv->protocols;
   info.pvo = &srv->pvo;
   info.vhost_name = "wschannels";
-  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | ipv4_only(srv);
   if (srv->cfg.tls_cert) { /* wss:// and https:// on this port */
     /* lws reads this flag from the vhost's info too, or serves plain text. */
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

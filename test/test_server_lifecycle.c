@@ -2,8 +2,13 @@
  * the caller's own handles working and, once closed, every handle released
  * (uv_loop_close() == 0); a server on its own loop runs until stopped from
  * another thread; clients get a 1001 close; a port in use fails the create
- * call and leaves nothing behind. */
+ * call and leaves nothing behind; the server listens on the configured
+ * address only. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -182,6 +187,46 @@ static void test_port_in_use_fails_cleanly(void) {
   CHECK_EQ(uv_loop_close(&loop), 0);
 }
 
+/* 1 if a TCP connection to address:port is accepted. */
+static int tcp_reaches(const char *address, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK(fd >= 0);
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  CHECK(inet_pton(AF_INET, address, &to.sin_addr) == 1);
+  int ok = connect(fd, (struct sockaddr *)&to, sizeof to) == 0;
+  close(fd);
+  return ok;
+}
+
+/* "host": "127.0.0.1" (the default) must not become every address: another
+ * loopback address stands for the machine's other interfaces. */
+static void test_listens_on_the_configured_address_only(void) {
+  static const char *const hosts[] = {NULL, "127.0.0.1", "127.0.0.2", "localhost"};
+  for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++) {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    wsc_consumer *c = echo_consumer();
+    wsc_server_options o;
+    wsc_server_options_init(&o);
+    o.loop = &loop;
+    o.port = 0;
+    o.host = hosts[i];
+    o.config_json = ROUTES;
+    o.consumers = &c;
+    o.n_consumers = 1;
+    wsc_server *srv;
+    char err[WSC_ERRBUF_SIZE];
+    CHECK_OK(wsc_server_new(&o, &srv, err, sizeof err));
+    const char *mine = hosts[i] && strcmp(hosts[i], "localhost") ? hosts[i] : "127.0.0.1";
+    const char *other = strcmp(mine, "127.0.0.1") ? "127.0.0.1" : "127.0.0.3";
+    CHECK(tcp_reaches(mine, wsc_server_get_port(srv)));
+    CHECK(!tcp_reaches(other, wsc_server_get_port(srv)));
+    CHECK_OK(wsc_server_close(srv, NULL, NULL));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_EQ(uv_loop_close(&loop), 0);
+  }
+}
+
 static void test_options_are_checked(void) {
   wsc_server *srv = (wsc_server *)1;
   char err[WSC_ERRBUF_SIZE];
@@ -207,6 +252,7 @@ int main(void) {
   RUN(test_private_loop_stopped_from_another_thread);
   RUN(test_close_idle_private_loop);
   RUN(test_port_in_use_fails_cleanly);
+  RUN(test_listens_on_the_configured_address_only);
   RUN(test_options_are_checked);
   return 0;
 }
