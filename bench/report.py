@@ -58,7 +58,9 @@ class Report:
         self.rows = rows
 
     def select(self, section, **kw):
-        return [r for r in self.rows if r["section"] == section and
+        """The rows of a section with the tags given; a failed point measured
+        again (bench/run) counts by its second run only."""
+        return [r for r in self.rows if r["section"] == section and not r.get("remeasured") and
                 all(r.get(k) == v for k, v in kw.items())]
 
     def fanout_best(self, n, system, layer, processes=1):

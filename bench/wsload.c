@@ -3,6 +3,7 @@
  *   wsload --port P[,P2...] [--path /ws/chat] [--conns N] [--senders S]
  *          [--rate R] [--seconds D] [--warmup W] [--server-pid PID[,PID2...]]
  *          [--echo] [--connect-batch B] [--threads T] [--drain 2]
+ *          [--busy-poll]
  *
  * Opens N connections (spread over the ports given, and over the source
  * addresses 127.0.0.1, .2, ... when N exceeds one address's ephemeral
@@ -20,6 +21,11 @@
  * read, so a frame is never counted as arriving earlier than it did. The
  * second leaves out the time the frame waited for this process, which on a
  * saturated load core is most of the first.
+ * --busy-poll: each thread polls its sockets without ever sleeping, for a
+ * load generator that has cores of its own (taskset). On loopback the
+ * client's receive path runs on the server's core, waking a sleeping client
+ * included; a client that never sleeps takes that part off the server, as
+ * clients on other machines would, and reads each frame as it arrives.
  * Prints one JSON line; the servers' CPU and RSS come from /proc. Every run is
  * bounded in time. */
 #include <arpa/inet.h>
@@ -72,11 +78,12 @@ typedef struct worker {
   double rate; /* this worker's share */
   uint64_t sender_due, sent_total, sent_measured, delivered, errors;
   latency read, arrival;
+  int stopped; /* for --busy-poll, which never blocks in uv_run */
 } worker;
 
 static struct {
   int ports[MAX_PORTS], nports, pids[MAX_PORTS], npids;
-  int conns, senders, echo, batch, threads;
+  int conns, senders, echo, batch, threads, busy_poll;
   double rate, seconds, warmup, drain;
   const char *path;
   worker *w;
@@ -442,13 +449,17 @@ static void on_tick(uv_timer_t *t) {
   if (now >= g.stop_at + (uint64_t)(g.drain * 1e9)) { /* late deliveries still count */
     uv_timer_stop(t);
     uv_stop(&w->loop);
+    w->stopped = 1;
   }
 }
 
 static void run_worker(void *arg) {
   worker *w = arg;
   for (int i = 0; i < g.batch && i < w->n; i++) start_next(w);
-  uv_run(&w->loop, UV_RUN_DEFAULT);
+  if (g.busy_poll)
+    while (!w->stopped) uv_run(&w->loop, UV_RUN_NOWAIT);
+  else
+    uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
 static void merge(latency *into, const latency *l) {
@@ -536,6 +547,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--echo")) g.echo = 1;
     else if (!strcmp(a, "--connect-batch")) g.batch = atoi(v), i++;
     else if (!strcmp(a, "--threads")) g.threads = atoi(v), i++;
+    else if (!strcmp(a, "--busy-poll")) g.busy_poll = 1;
     else {
       fprintf(stderr, "wsload: unknown option %s\n", a);
       return 2;
