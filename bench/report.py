@@ -188,11 +188,11 @@ def half_table(rep):
     if not half:
         return []
     lines = ["### Latency at half the best in-memory rate, N = 1,000", "",
-             "Each run measured for the same time as a fan-out point; **read** is when the "
-             "load generator read the frame, **arrived** when it reached the client's socket "
-             "(the kernel's receive timestamp of the read's newest segment). The load "
-             "generator's core is busy at this rate, so the two differ by the time a frame "
-             "waited for it to come round.", "",
+             "Each run measured for the same time as a fan-out point, the runs alternating "
+             "between the two servers; **read** is when the load generator read the frame, "
+             "**arrived** when it reached the client's socket (the kernel's receive timestamp "
+             "of the read's newest segment): the two differ by the time a frame waited for "
+             "the load generator.", "",
              "| system | deliveries/s | read p50 / p99 ms | arrived p50 / p99 ms |",
              "|---|---|---|---|"]
     for r in half:
