@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 
 P99_MS = 100
 
@@ -293,13 +294,13 @@ def write(rows, args, elapsed):
     meta = {"section": "meta", "elapsed_s": round(elapsed), "commit": commit,
             "date": datetime.date.today().isoformat(), "machine": machine(),
             "seconds": args.seconds, "quick": args.quick}
-    render([meta] + [r for r in rows if r.get("section") != "meta"], args)
+    return render([meta] + [r for r in rows if r.get("section") != "meta"], args)
 
 
 def render(rows, args):
     """Writes args.out and args.plot from bench/run's rows (the first one
     the run's "meta"); python3 bench/report.py REPORT.md renders a report
-    again from the points it lists."""
+    again from the points it lists. Returns whether it could plot."""
     meta = rows[0]
     rows = rows[1:]
     args.seconds, args.quick = meta["seconds"], meta["quick"]
@@ -314,10 +315,11 @@ def render(rows, args):
         f"{elapsed / 60:.0f} min on {meta['date']} (commit {commit}), "
         f"on {meta['machine']}.", "",
         "The server side (each server, and redis-server) runs on CPU 0 and the load generator "
-        "(`bench/wsload`, one thread) on CPU 1; everything is on 127.0.0.1. Fan-out: N clients "
+        "(`bench/wsload`, one thread polling without sleeping) on CPU 1; everything is on 127.0.0.1. Fan-out: N clients "
         "in one group, 2 of them sending the seeds' chat message, "
         f"{args.seconds:g} s measured per point after 1 s of warm-up; the offered rate climbs "
-        "until two points fail. **Best sustained** is the highest delivery rate with at least "
+        "until two points fail (a point that fails is measured once more, and the second run "
+        "decides; the first is listed among the points as `remeasured`). **Best sustained** is the highest delivery rate with at least "
         f"99% of the messages delivered and p99 latency at most {P99_MS} ms. Ratios compare "
         "figures from this same run. The reference (`bench/ref_server.c`) is the least work a "
         "broadcast server can do; near the top of its range the one-thread load generator is "
@@ -340,11 +342,14 @@ def render(rows, args):
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(targets(rep, args)))
+    if not plotted:
+        print(f"report.py: no plot: {sys.executable} cannot import matplotlib "
+              "(Debian's python3-matplotlib is for /usr/bin/python3)")
+    return plotted
 
 
 if __name__ == "__main__":
     import argparse
-    import sys
     ap = argparse.ArgumentParser(description="Render a bench/run report again from its points.")
     ap.add_argument("report", help="a report bench/run wrote (its 'Every point' block is read)")
     ap.add_argument("--out")
