@@ -431,25 +431,26 @@ static int lws_cb(struct lws *wsi, enum lws_callback_reasons reason,
   }
 }
 
-/* The address to bind: "localhost" is 127.0.0.1, as for daphne. */
-static const char *listen_host(const wsc_server *srv) {
-  return strcasecmp(srv->cfg.host, "localhost") ? srv->cfg.host : "127.0.0.1";
-}
-
-/* lws 4.1 on its default IPv6 socket reads an IPv4 address given as the
- * interface into the wrong field and binds [::], every address of the
- * machine: an IPv4 host gets an IPv4 socket, which binds that address. */
-static uint64_t ipv4_only(const wsc_server *srv) {
+/* The interface lws binds (NULL: every address; "localhost" is 127.0.0.1,
+ * as for daphne). lws 4.1 on its default IPv6 socket reads an IPv4 address
+ * given as the interface into the wrong field and binds [::], every address
+ * of the machine: an IPv4 host gets an IPv4 socket (*family), which binds
+ * that address. */
+static const char *bind_iface(const wsc_server *srv, uint64_t *family) {
+  const char *host = strcasecmp(srv->cfg.host, "localhost") ? srv->cfg.host : "127.0.0.1";
   struct in_addr a;
-  return inet_pton(AF_INET, listen_host(srv), &a) == 1 ? LWS_SERVER_OPTION_DISABLE_IPV6 : 0;
+  *family = inet_pton(AF_INET, host, &a) == 1 ? LWS_SERVER_OPTION_DISABLE_IPV6 : 0;
+  return strcmp(host, "0.0.0.0") ? host : NULL;
 }
 
 static int start_lws(wsc_server *srv, char *err, size_t errlen) {
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
   void *loops[1] = {srv->loop};
+  uint64_t family;
+  const char *iface = bind_iface(srv, &family);
   info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                 LWS_SERVER_OPTION_VALIDATE_UTF8 | ipv4_only(srv);
+                 LWS_SERVER_OPTION_VALIDATE_UTF8 | family;
   if (srv->cfg.tls_cert) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
   info.foreign_loops = loops;
   info.user = srv;
@@ -473,11 +474,11 @@ static int start_lws(wsc_server *srv, char *err, size_t errlen) {
   srv->pvo.options = &srv->pvo_default;
   memset(&info, 0, sizeof info);
   info.port = srv->cfg.port;
-  info.iface = strcmp(srv->cfg.host, "0.0.0.0") == 0 ? NULL : listen_host(srv);
+  info.iface = iface;
   info.protocols = srv->protocols;
   info.pvo = &srv->pvo;
   info.vhost_name = "wschannels";
-  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | ipv4_only(srv);
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | family;
   if (srv->cfg.tls_cert) { /* wss:// and https:// on this port */
     /* lws reads this flag from the vhost's info too, or serves plain text. */
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
