@@ -131,12 +131,16 @@ static size_t put_close_frame(wsc_conn *c, unsigned char *p) {
   return 4 + rl;
 }
 
+int wsc__conn_has_output(const wsc_conn *c) {
+  return c->qlen || (c->state == WSC__CONN_CLOSING && !c->close_sent);
+}
+
 /* Copies whole queued frames into one buffer (up to WSC__TX_PACKET, or one
  * bigger frame alone) and hands it to lws as one raw write: the frames are
  * already framed, so lws adds nothing. */
 static int write_queued(wsc_conn *c) {
+  if (!wsc__conn_has_output(c)) return 0;
   int closing = c->state == WSC__CONN_CLOSING && !c->close_sent;
-  if (!c->qlen && !closing) return 0;
   size_t first = c->qlen ? c->q[c->qhead]->len : 0;
   unsigned char *buf = wsc__server_scratch(
       c->srv, (first > WSC__TX_PACKET ? first : WSC__TX_PACKET) + 128);
@@ -177,15 +181,16 @@ void wsc__conn_flush(wsc_conn *c) {
     drop_queue(c);
     return; /* lws closes the connection */
   }
-  if (c->qlen) request_writable(c);
-  if (c->qlen || lws_partial_buffered(c->wsi)) wsc__server_retry_flush(c->srv);
+  if (wsc__conn_has_output(c)) request_writable(c);
+  if (wsc__conn_has_output(c) || lws_partial_buffered(c->wsi))
+    wsc__server_retry_flush(c->srv);
 }
 
 int wsc__conn_on_writeable(wsc_conn *c) {
   c->writable_requested = 0;
   if (c->state != WSC__CONN_OPEN && c->state != WSC__CONN_CLOSING) return 0;
   if (write_queued(c) < 0) return -1;
-  if (c->qlen) request_writable(c);
+  if (wsc__conn_has_output(c)) request_writable(c);
   return 0;
 }
 

@@ -114,6 +114,8 @@ void wsc__conn_log_frame(wsc_conn *c, const char *dir, const char *text,
 int wsc__conn_queue(wsc_conn *c, wsc__frame *f);
 /* Write what is queued; called from the server's uv_check. */
 void wsc__conn_flush(wsc_conn *c);
+/* 1 while frames or our close frame wait in this connection's own queue. */
+int wsc__conn_has_output(const wsc_conn *c);
 /* Route a channel-layer event to the consumer's event handler. */
 void wsc__conn_deliver_event(wsc_conn *c, const cJSON *event);
 

@@ -153,16 +153,19 @@ static void on_flush(uv_check_t *h) {
 
 /* lws may use a POLLOUT to drain what it buffered without calling WRITEABLE
  * afterwards; then a connection with frames left would wait for a callback
- * that never comes. While any connection has frames queued, this timer
- * flushes them again (and re-arms WRITEABLE), so progress never depends on
- * that callback. */
+ * that never comes. While any connection has output waiting, in our queue
+ * or in lws's, this timer flushes it again and re-arms POLLOUT, so progress
+ * never depends on one callback or one poll registration. */
 static void on_retry(uv_timer_t *t) {
   wsc_server *srv = t->data;
   int any = 0;
   for (wsc_conn *c = srv->conns; c; c = c->next)
-    if (c->qlen) {
+    if (wsc__conn_has_output(c)) {
       c->writable_requested = 0;
       wsc__server_mark_dirty(srv, c);
+      any = 1;
+    } else if (lws_partial_buffered(c->wsi)) {
+      lws_callback_on_writable(c->wsi);
       any = 1;
     }
   if (!any) uv_timer_stop(t);

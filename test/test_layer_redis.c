@@ -456,8 +456,11 @@ static void test_10000_broadcasts_to_200_clients(void) {
     for (int k = 0; k < MESSAGES; k++) {
       char *got = wst_recv(cl[i], 20000);
       int s, n;
-      if (!got || sscanf(got, "{\"action\":\"said\",\"payload\":\"%d:%d\"}", &s, &n) != 2)
-        fprintf(stderr, "client %d, message %d: got %s\n", i, k, got ? got : "nothing");
+      if (!got) /* closed (its code), or nothing more came */
+        fprintf(stderr, "client %d, message %d: got nothing (close code %d, %d pings)\n",
+                i, k, wst_wait_close(cl[i], 0), wst_pings(cl[i]));
+      else if (sscanf(got, "{\"action\":\"said\",\"payload\":\"%d:%d\"}", &s, &n) != 2)
+        fprintf(stderr, "client %d, message %d: got %s\n", i, k, got);
       CHECK(got && sscanf(got, "{\"action\":\"said\",\"payload\":\"%d:%d\"}", &s, &n) == 2);
       CHECK(s == 0 || s == 1);
       CHECK_EQ(n, next[s]); /* in order per sender, none lost or repeated */
