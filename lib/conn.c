@@ -168,11 +168,18 @@ static int write_queued(wsc_conn *c) {
   return 0;
 }
 
+/* After a write: what is left, ours or lws's, is watched until it is sent. */
+static void watch_leftovers(wsc_conn *c) {
+  c->lws_buffered = (unsigned char)lws_partial_buffered(c->wsi);
+  if (wsc__conn_has_output(c)) request_writable(c);
+  if (wsc__conn_has_output(c) || c->lws_buffered) wsc__server_retry_flush(c->srv);
+}
+
 void wsc__conn_flush(wsc_conn *c) {
   if (c->state != WSC__CONN_OPEN && c->state != WSC__CONN_CLOSING) return;
   /* While lws holds unsent bytes it must drain them first; a new write
    * would be appended behind them anyway. */
-  if (lws_partial_buffered(c->wsi)) {
+  if ((c->lws_buffered = (unsigned char)lws_partial_buffered(c->wsi))) {
     request_writable(c);
     wsc__server_retry_flush(c->srv);
     return;
@@ -181,16 +188,14 @@ void wsc__conn_flush(wsc_conn *c) {
     drop_queue(c);
     return; /* lws closes the connection */
   }
-  if (wsc__conn_has_output(c)) request_writable(c);
-  if (wsc__conn_has_output(c) || lws_partial_buffered(c->wsi))
-    wsc__server_retry_flush(c->srv);
+  watch_leftovers(c);
 }
 
 int wsc__conn_on_writeable(wsc_conn *c) {
   c->writable_requested = 0;
   if (c->state != WSC__CONN_OPEN && c->state != WSC__CONN_CLOSING) return 0;
   if (write_queued(c) < 0) return -1;
-  if (wsc__conn_has_output(c)) request_writable(c);
+  watch_leftovers(c);
   return 0;
 }
 

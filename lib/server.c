@@ -164,9 +164,11 @@ static void on_retry(uv_timer_t *t) {
       c->writable_requested = 0;
       wsc__server_mark_dirty(srv, c);
       any = 1;
-    } else if (lws_partial_buffered(c->wsi)) {
-      lws_callback_on_writable(c->wsi);
-      any = 1;
+    } else if (c->lws_buffered) { /* only these: a look into lws is a miss */
+      if ((c->lws_buffered = (unsigned char)lws_partial_buffered(c->wsi))) {
+        lws_callback_on_writable(c->wsi);
+        any = 1;
+      }
     }
   if (!any) uv_timer_stop(t);
 }
