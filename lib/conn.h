@@ -34,7 +34,7 @@ struct wsc_conn {
   size_t qbytes;
   wsc_conn *dirty_prev, *dirty_next; /* the server's to-flush list */
   unsigned char in_dirty, writable_requested, close_sent;
-  unsigned char lws_buffered; /* lws held output of ours at the last flush */
+  unsigned char lws_buffered; /* lws held output of ours after our last write */
   struct wsc__layer *layer;
   wsc_conn *prev, *next; /* the server's open connections */
   char channel[WSC_NAME_MAX + 1];
