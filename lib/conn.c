@@ -179,12 +179,7 @@ void wsc__conn_flush(wsc_conn *c) {
   if (c->state != WSC__CONN_OPEN && c->state != WSC__CONN_CLOSING) return;
   /* While lws holds unsent bytes it must drain them first; a new write
    * would be appended behind them anyway. */
-  if ((c->lws_buffered = (unsigned char)lws_partial_buffered(c->wsi))) {
-    request_writable(c);
-    wsc__server_retry_flush(c->srv);
-    return;
-  }
-  if (write_queued(c) < 0) {
+  if (!lws_partial_buffered(c->wsi) && write_queued(c) < 0) {
     drop_queue(c);
     return; /* lws closes the connection */
   }
