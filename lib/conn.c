@@ -131,16 +131,19 @@ static size_t put_close_frame(wsc_conn *c, unsigned char *p) {
   return 4 + rl;
 }
 
-int wsc__conn_has_output(const wsc_conn *c) {
-  return c->qlen || (c->state == WSC__CONN_CLOSING && !c->close_sent);
+/* Our close frame is still to be written. */
+static int close_pending(const wsc_conn *c) {
+  return c->state == WSC__CONN_CLOSING && !c->close_sent;
 }
+
+int wsc__conn_has_output(const wsc_conn *c) { return c->qlen || close_pending(c); }
 
 /* Copies whole queued frames into one buffer (up to WSC__TX_PACKET, or one
  * bigger frame alone) and hands it to lws as one raw write: the frames are
  * already framed, so lws adds nothing. */
 static int write_queued(wsc_conn *c) {
   if (!wsc__conn_has_output(c)) return 0;
-  int closing = c->state == WSC__CONN_CLOSING && !c->close_sent;
+  int closing = close_pending(c);
   size_t first = c->qlen ? c->q[c->qhead]->len : 0;
   unsigned char *buf = wsc__server_scratch(
       c->srv, (first > WSC__TX_PACKET ? first : WSC__TX_PACKET) + 128);
@@ -171,8 +174,9 @@ static int write_queued(wsc_conn *c) {
 /* After a write: what is left, ours or lws's, is watched until it is sent. */
 static void watch_leftovers(wsc_conn *c) {
   c->lws_buffered = (unsigned char)lws_partial_buffered(c->wsi);
-  if (wsc__conn_has_output(c)) request_writable(c);
-  if (wsc__conn_has_output(c) || c->lws_buffered) wsc__server_retry_flush(c->srv);
+  int ours = wsc__conn_has_output(c);
+  if (ours) request_writable(c);
+  if (ours || c->lws_buffered) wsc__server_retry_flush(c->srv);
 }
 
 void wsc__conn_flush(wsc_conn *c) {
