@@ -282,6 +282,7 @@ int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
   if (srv->conns) srv->conns->prev = c;
   srv->conns = c;
   srv->nconns++;
+  wsc__keepalive_add(&srv->keepalive, c);
   if (c->consumer->send_auth_message)
     wsc__conn_send_owned(
         c, wsc__msg_authentication(c->refused_status ? c->refused_status : 200,
@@ -341,6 +342,7 @@ void wsc__conn_on_closed(wsc_conn *c, int notify) {
   if (c->next) c->next->prev = c->prev;
   c->prev = c->next = NULL;
   srv->nconns--;
+  wsc__keepalive_remove(&srv->keepalive, c);
   wsc__server_unmark_dirty(srv, c);
   drop_queue(c);
 }

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "frame.h"
+#include "keepalive.h"
 #include "log.h"
 #include "router.h"
 #include "wschannels/conn.h"
@@ -37,6 +38,7 @@ struct wsc_conn {
   unsigned char lws_buffered; /* lws held output of ours after our last write */
   struct wsc__layer *layer;
   wsc_conn *prev, *next; /* the server's open connections */
+  wsc__keepalive_entry keepalive;
   char channel[WSC_NAME_MAX + 1];
   char *path;
   wsc__kv *params, *query;

@@ -198,6 +198,7 @@ int wsc__conn_on_receive(wsc_conn *c, const void *in, size_t len) {
   if (c->state != WSC__CONN_OPEN) return 0;
   struct lws *wsi = c->wsi;
   wsc__server_note_input(c->srv, c, len);
+  wsc__keepalive_heard(&c->srv->keepalive, c);
   if (lws_is_first_fragment(wsi)) {
     c->rxlen = 0;
     c->rx_binary = lws_frame_is_binary(wsi);

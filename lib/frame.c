@@ -28,6 +28,16 @@ wsc__frame *wsc__frame_new_text(const char *payload, size_t len) {
   return f;
 }
 
+wsc__frame *wsc__frame_new_raw(const void *bytes, size_t len) {
+  if (len > UINT32_MAX - 16) return NULL;
+  wsc__frame *f = wsc__malloc(sizeof *f + len);
+  if (!f) return NULL;
+  f->refs = 1;
+  f->len = (uint32_t)len;
+  memcpy(f->data, bytes, len);
+  return f;
+}
+
 void wsc__frame_unref(wsc__frame *f) {
   if (f && --f->refs == 0) wsc__free(f);
 }

@@ -1,4 +1,4 @@
-/* A complete server-to-client WebSocket text frame (header + payload),
+/* A complete server-to-client WebSocket frame (header + payload), mostly text,
  * built once and shared by every connection it is queued on. Loop thread
  * only: the reference count is not atomic. */
 #ifndef WSC_LIB_FRAME_H
@@ -16,6 +16,8 @@ typedef struct wsc__frame {
 /* Returns a frame holding one reference, or NULL (out of memory, or a payload
  * over 4 GiB). */
 wsc__frame *wsc__frame_new_text(const char *payload, size_t len);
+/* A frame of `len` bytes already framed (a control frame), or NULL. */
+wsc__frame *wsc__frame_new_raw(const void *bytes, size_t len);
 void wsc__frame_unref(wsc__frame *f);
 static inline void wsc__frame_ref(wsc__frame *f) { f->refs++; }
 

@@ -417,6 +417,9 @@ static int lws_cb(struct lws *wsi, enum lws_callback_reasons reason,
       return c ? wsc__conn_on_established(c, wsi) : -1;
     case LWS_CALLBACK_RECEIVE:
       return c ? wsc__conn_on_receive(c, in, len) : -1;
+    case LWS_CALLBACK_RECEIVE_PONG:
+      if (c) wsc__keepalive_heard(&srv->keepalive, c);
+      return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
       return c ? wsc__conn_on_writeable(c) : 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
@@ -491,11 +494,10 @@ static int start_lws(wsc_server *srv, char *err, size_t errlen) {
     info.ssl_private_key_filepath = srv->cfg.tls_key;
   }
   info.timeout_secs_ah_idle = (unsigned)srv->cfg.handshake_timeout;
-  if (srv->cfg.ping_interval || srv->cfg.idle_timeout) {
-    srv->retry.secs_since_valid_ping = (uint16_t)srv->cfg.ping_interval;
-    srv->retry.secs_since_valid_hangup = (uint16_t)srv->cfg.idle_timeout;
-    info.retry_and_idle_policy = &srv->retry;
-  }
+  /* No validity timers of lws's (without a policy it pings after 300 s):
+   * keepalive.c does that, without their cost. */
+  static const lws_retry_bo_t no_validity_checks;
+  info.retry_and_idle_policy = &no_validity_checks;
   srv->vhost = lws_create_vhost(srv->ctx, &info);
   if (!srv->vhost)
     return errbuf_fail(err, errlen, srv->cfg.tls_cert ? WSC_ECONFIG : WSC_EBIND,
@@ -538,12 +540,12 @@ static void on_timer_closed(uv_handle_t *h) {
   if (cb) cb(ud);
 }
 
-static void on_inbox_closed(void *ctx) {
+static void on_part_closed(void *ctx) {
   wsc_server *srv = ctx;
   srv->handles_open--;
 }
 
-static void on_handle_closed(uv_handle_t *h) { on_inbox_closed(h->data); }
+static void on_handle_closed(uv_handle_t *h) { on_part_closed(h->data); }
 
 static void on_layer_closed(void *arg) {
   wsc_server *srv = arg;
@@ -569,7 +571,8 @@ static void close_tick(uv_timer_t *t) {
       uv_close((uv_handle_t *)&srv->flush_check, on_handle_closed);
       uv_close((uv_handle_t *)&srv->flush_kick, on_handle_closed);
       uv_close((uv_handle_t *)&srv->reflush, on_handle_closed);
-      wsc__inbox_close(&srv->inbox, on_inbox_closed);
+      wsc__inbox_close(&srv->inbox, on_part_closed);
+      wsc__keepalive_close(&srv->keepalive, on_part_closed);
       srv->close_stage = 2;
       srv->close_ticks = 0;
       uv_timer_start(t, close_tick, 1, 1);
@@ -704,13 +707,15 @@ static int make_completions(wsc_server *srv) {
 static int init_handles(wsc_server *srv) {
   int rc = wsc__inbox_init(&srv->inbox, srv->loop, srv);
   if (rc) return rc;
+  wsc__keepalive_init(&srv->keepalive, srv->loop, srv->cfg.ping_interval,
+                      srv->cfg.idle_timeout, srv);
   uv_check_init(srv->loop, &srv->flush_check);
   uv_idle_init(srv->loop, &srv->flush_kick);
   uv_timer_init(srv->loop, &srv->close_timer);
   uv_timer_init(srv->loop, &srv->reflush);
   srv->flush_check.data = srv->flush_kick.data = srv->close_timer.data = srv;
   srv->reflush.data = srv;
-  srv->handles_open = 4;
+  srv->handles_open = 5;
   uv_check_start(&srv->flush_check, on_flush);
   return 0;
 }

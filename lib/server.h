@@ -10,6 +10,7 @@
 #include "config.h"
 #include "conn.h"
 #include "inbox.h"
+#include "keepalive.h"
 #include "layer.h"
 #include "log.h"
 #include "router.h"
@@ -43,7 +44,6 @@ struct wsc_server {
   struct lws_vhost *vhost;
   struct lws_protocols protocols[2];
   struct lws_protocol_vhost_options pvo, pvo_default;
-  lws_retry_bo_t retry;
   int port;
   wsc__config cfg;
   wsc__logger log;
@@ -69,6 +69,7 @@ struct wsc_server {
   size_t scratch_cap;
   wsc__frame *completion[WSC__NCOMPLETIONS]; /* shared completion frames */
   wsc__inbox inbox;
+  wsc__keepalive keepalive;
   uv_timer_t close_timer;
   int closing, close_stage, close_ticks, layers_open, handles_open;
   uint64_t close_started;

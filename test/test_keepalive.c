@@ -1,6 +1,7 @@
 /* Keepalive: the server pings a connection after ping_interval seconds of
- * silence; a client that answers stays connected, one that never answers is
- * hung up after idle_timeout, and nobody else notices. */
+ * silence; a client that answers stays connected, and so does one that talks
+ * without reading; one that does neither is hung up after idle_timeout, and
+ * nobody else notices. */
 #include <stdlib.h>
 
 #include <uv.h>
@@ -17,15 +18,24 @@ static void test_pings_and_idle_hangup(void) {
       "\"routes\":[{\"path\":\"/ws\",\"consumer\":\"k\"}]}", &c, 1);
   wst_client *alive = wst_open(wst_port(srv), "/ws");
   wst_client *silent = wst_open(wst_port(srv), "/ws");
-  /* `alive` reads (and so answers pings) for 5 s; `silent` reads nothing. */
-  CHECK(wst_silent(alive, 5000));
+  wst_client *talker = wst_open(wst_port(srv), "/ws");
+  /* For 5 s `alive` reads (and so answers pings), `talker` sends a message
+   * every 0.5 s and reads nothing (its sending is what the server hears),
+   * `silent` does nothing. */
+  for (int i = 0; i < 10; i++) {
+    wst_send_text(talker, "{\"action\":\"ping\"}");
+    CHECK(wst_silent(alive, 500));
+  }
   CHECK(wst_pings(alive) >= 1);
+  for (int i = 0; i < 10; i++) wst_expect(talker, "{\"action\":\"pong\",\"payload\":null}");
+  CHECK(wst_silent(talker, 100)); /* still open: not hung up */
   /* By now `silent` has been hung up: what it reads is the end. */
   CHECK(wst_wait_close(silent, 2000) > 0);
   CHECK(wst_pings(silent) >= 1); /* it was pinged, never answered, dropped */
   wst_send_text(alive, "{\"action\":\"ping\"}");
   wst_expect(alive, "{\"action\":\"pong\",\"payload\":null}");
   wst_close(alive, 1000);
+  wst_close(talker, 1000);
   wst_close(silent, 0);
   wst_server_stop(srv);
 }
