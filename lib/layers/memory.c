@@ -31,24 +31,39 @@ typedef struct mem_msg {
   char data[];
 } mem_msg;
 
+struct mem_group;
+
+/* Where a channel sits in one of its groups: joining, leaving and moving
+ * within a group find it here, not by searching the group's members. */
+typedef struct membership {
+  struct mem_group *g;
+  size_t slot;
+} membership;
+
 typedef struct mem_chan {
   char *name;
   void *receiver; /* NULL: nobody reads it here; messages wait in `backlog` */
   int released;   /* the receiver is gone; the struct waits for its refs */
   size_t pending; /* queue items not yet delivered that target it */
-  size_t group_refs;
+  size_t group_refs; /* entries in `groups` */
+  membership *groups;
+  size_t groups_cap;
   mem_msg **backlog; /* ring */
   size_t bhead, blen, bcap;
 } mem_chan;
 
 typedef struct member {
-  mem_chan *ch;
+  mem_chan *ch; /* NULL: left; the slot is reclaimed by the next compaction */
   uint64_t joined;
 } member;
 
+/* Members in join order (broadcasts reach them in that order). Leaving
+ * empties a slot in O(1); the slots are compacted in the pass every group
+ * send makes anyway, or once half of them are empty. */
 typedef struct mem_group {
   member *m;
-  size_t n, cap;
+  size_t n, cap; /* slots in use, members and empty */
+  size_t left;   /* empty slots among the n */
 } mem_group;
 
 typedef struct item {
@@ -92,6 +107,7 @@ static void chan_drop_backlog(mem_chan *c) {
 
 static void chan_free(mem_chan *c) {
   chan_drop_backlog(c);
+  wsc__free(c->groups);
   wsc__free(c->backlog);
   wsc__free(c->name);
   wsc__free(c);
@@ -317,6 +333,20 @@ static int mem_send(void *inst, const char *channel, const char *msg,
   return 0;
 }
 
+/* c's place in g, or NULL: a channel is in few groups. */
+static membership *membership_of(mem_chan *c, const mem_group *g) {
+  for (size_t i = 0; i < c->group_refs; i++)
+    if (c->groups[i].g == g) return &c->groups[i];
+  return NULL;
+}
+
+static void group_maybe_free(mem_layer *l, const char *name, mem_group *g) {
+  if (g->n > g->left) return;
+  wsc__strmap_remove(&l->groups, name);
+  wsc__free(g->m);
+  wsc__free(g);
+}
+
 static int mem_group_add(void *inst, const char *group, const char *channel) {
   mem_layer *l = inst;
   mem_group *g = wsc__strmap_get(&l->groups, group);
@@ -329,34 +359,46 @@ static int mem_group_add(void *inst, const char *group, const char *channel) {
   }
   mem_chan *c = wsc__strmap_get(&l->chans, channel);
   if (!c && !(c = chan_new(l, channel, NULL))) return WSC_ENOMEM;
-  for (size_t i = 0; i < g->n; i++)
-    if (g->m[i].ch == c) {
-      g->m[i].joined = now_ms(l); /* a re-add refreshes, as in Django */
-      return 0;
-    }
-  if (wsc__grow((void **)&g->m, &g->cap, g->n + 1, sizeof *g->m)) {
+  membership *ms = membership_of(c, g);
+  if (ms) {
+    g->m[ms->slot].joined = now_ms(l); /* a re-add refreshes, as in Django */
+    return 0;
+  }
+  if (wsc__grow((void **)&g->m, &g->cap, g->n + 1, sizeof *g->m) ||
+      wsc__grow((void **)&c->groups, &c->groups_cap, c->group_refs + 1,
+                sizeof *c->groups)) {
     chan_maybe_free(l, c);
+    group_maybe_free(l, group, g);
     return WSC_ENOMEM;
   }
+  c->groups[c->group_refs++] = (membership){g, g->n};
   g->m[g->n++] = (member){c, now_ms(l)};
-  c->group_refs++;
   return 0;
 }
 
-/* Removes member i keeping join order (broadcasts reach members in order). */
+/* Empties member i's slot, keeping everyone else where they are. */
 static void group_remove_at(mem_layer *l, mem_group *g, size_t i) {
   mem_chan *c = g->m[i].ch;
-  memmove(&g->m[i], &g->m[i + 1], (g->n - i - 1) * sizeof *g->m);
-  g->n--;
-  c->group_refs--;
+  membership *ms = membership_of(c, g);
+  *ms = c->groups[--c->group_refs];
+  g->m[i].ch = NULL;
+  g->left++;
   chan_maybe_free(l, c);
 }
 
-static void group_maybe_free(mem_layer *l, const char *name, mem_group *g) {
-  if (g->n) return;
-  wsc__strmap_remove(&l->groups, name);
-  wsc__free(g->m);
-  wsc__free(g);
+/* Moves the members down over the empty slots, in order. */
+static void group_compact(mem_group *g) {
+  size_t w = 0;
+  for (size_t i = 0; i < g->n; i++) {
+    if (!g->m[i].ch) continue;
+    if (w != i) {
+      g->m[w] = g->m[i];
+      membership_of(g->m[w].ch, g)->slot = w;
+    }
+    w++;
+  }
+  g->n = w;
+  g->left = 0;
 }
 
 static int mem_group_discard(void *inst, const char *group,
@@ -364,12 +406,10 @@ static int mem_group_discard(void *inst, const char *group,
   mem_layer *l = inst;
   mem_group *g = wsc__strmap_get(&l->groups, group);
   if (!g) return 0;
-  for (size_t i = 0; i < g->n; i++) {
-    if (strcmp(g->m[i].ch->name, channel) == 0) {
-      group_remove_at(l, g, i);
-      break;
-    }
-  }
+  mem_chan *c = wsc__strmap_get(&l->chans, channel);
+  membership *ms = c ? membership_of(c, g) : NULL;
+  if (ms) group_remove_at(l, g, ms->slot);
+  if (g->left > g->n / 2) group_compact(g);
   group_maybe_free(l, group, g);
   return 0;
 }
@@ -407,14 +447,14 @@ static int mem_group_send(void *inst, const char *group, const char *msg,
     return WSC_ENOMEM;
   }
   /* One pass: drop the members that are gone, then target the rest. */
-  for (size_t i = 0; i < g->n;) {
+  for (size_t i = 0; i < g->n; i++) {
     mem_chan *c = g->m[i].ch;
+    if (!c) continue;
     if (c->released ||
         (!c->receiver && g->m[i].joined + l->group_expiry_ms <= now)) {
       group_remove_at(l, g, i);
       continue;
     }
-    i++;
     if (!c->receiver) {
       chan_expire_backlog(l, c);
       if (chan_full(l, c)) {
@@ -425,6 +465,7 @@ static int mem_group_send(void *inst, const char *group, const char *msg,
     c->pending++;
     targets[n++] = c;
   }
+  if (g->left) group_compact(g);
   if (full)
     wsc__host_logf(l->host, WSC_LOG_WARN,
           "group_send to '%s': %zu member channel(s) full (capacity %lu); "
@@ -483,8 +524,10 @@ static void mem_close(void *inst, void (*done)(void *), void *arg) {
   WSC__STRMAP_FOREACH(&l->groups, s) {
     mem_group *g = s->val;
     for (size_t i = 0; i < g->n; i++) {
-      g->m[i].ch->group_refs--;
-      released_unref(g->m[i].ch);
+      mem_chan *c = g->m[i].ch;
+      if (!c) continue;
+      *membership_of(c, g) = c->groups[--c->group_refs];
+      released_unref(c);
     }
   }
   wsc__strmap_clear(&l->groups, free_group);
