@@ -3,7 +3,7 @@
  *   wsload --port P[,P2...] [--path /ws/chat] [--conns N] [--senders S]
  *          [--rate R] [--seconds D] [--warmup W] [--server-pid PID[,PID2...]]
  *          [--echo] [--connect-batch B] [--threads T] [--drain 2]
- *          [--busy-poll]
+ *          [--busy-poll] [--connect-seconds 120]
  *
  * Opens N connections (spread over the ports given, and over the source
  * addresses 127.0.0.1, .2, ... when N exceeds one address's ephemeral
@@ -12,7 +12,10 @@
  * holds "💬 <time>" counts as one delivery, with its latency. In --echo mode
  * each connection sends {"action":"echo",...} and waits for the reply (closed
  * loop). After the measured D seconds it waits --drain seconds for late
- * deliveries. --connect-batch keeps at most B handshakes in flight per thread.
+ * deliveries. --connect-batch keeps at most B handshakes in flight per thread;
+ * the connect phase ends when every connection is open or failed, or after
+ * --connect-seconds. Pings are answered, as browsers do, so the server's idle
+ * timeout does not close connections while a slow connect phase lasts.
  * --threads defaults to the CPUs this process may run on (taskset): each
  * thread has its own loop and a share of the connections and senders.
  * Latency is reported twice: when wsload read the frame (p50_ms ...), and
@@ -49,7 +52,6 @@
 #define READ_BUF 262144
 #define MAX_PORTS 8
 #define CONNS_PER_SOURCE 20000 /* well inside one address's ephemeral ports */
-#define CONNECT_TIMEOUT_NS 120000000000ULL
 
 struct worker;
 
@@ -84,7 +86,7 @@ typedef struct worker {
 static struct {
   int ports[MAX_PORTS], nports, pids[MAX_PORTS], npids;
   int conns, senders, echo, batch, threads, busy_poll;
-  double rate, seconds, warmup, drain;
+  double rate, seconds, warmup, drain, connect_seconds;
   const char *path;
   worker *w;
   uint64_t t0, measure_from, measure_to, stop_at;
@@ -160,12 +162,13 @@ static void flush_out(conn *c) {
   if (!c->out_len) watch(c);
 }
 
-/* Writes one masked text frame. */
-static void send_text(conn *c, const char *text, size_t len) {
+/* Writes one masked frame of `opcode` (FIN set). */
+static void send_frame(conn *c, unsigned char opcode, const void *data, size_t len) {
   unsigned char f[256];
+  const unsigned char *d = data;
   size_t h = 0;
   if (len + 8 > sizeof f) return;
-  f[h++] = 0x81;
+  f[h++] = (unsigned char)(0x80 | opcode);
   if (len < 126) {
     f[h++] = (unsigned char)(0x80 | len);
   } else {
@@ -176,7 +179,7 @@ static void send_text(conn *c, const char *text, size_t len) {
   static const unsigned char mask[4] = {1, 2, 3, 4};
   memcpy(f + h, mask, 4);
   h += 4;
-  for (size_t i = 0; i < len; i++) f[h + i] = (unsigned char)text[i] ^ mask[i & 3];
+  for (size_t i = 0; i < len; i++) f[h + i] = d[i] ^ mask[i & 3];
   write_bytes(c, f, h + len);
 }
 
@@ -185,7 +188,7 @@ static void send_stamped(conn *c, const char *action) {
   uint64_t t = now_ns();
   int n = snprintf(m, sizeof m, "{\"action\":\"%s\",\"payload\":{\"message\":\"%llu\"}}",
                    action, (unsigned long long)t);
-  send_text(c, m, (size_t)n);
+  send_frame(c, 0x1, m, (size_t)n);
   c->w->sent_total++;
   if (t >= g.measure_from && t < g.measure_to) c->w->sent_measured++;
 }
@@ -299,6 +302,7 @@ static void on_readable(conn *c) {
       return;
     }
     if ((f[0] & 0x0f) == 1) on_text(c, f + h, plen, read_at, arrived);
+    if ((f[0] & 0x0f) == 9) send_frame(c, 0xA, f + h, plen); /* pong */
     off += h + plen;
   }
   memmove(c->buf, c->buf + off, c->len - off);
@@ -415,7 +419,7 @@ static long servers_rss_kb(void) {
 static void coordinate(uint64_t now) {
   if (!atomic_load(&g.connect_done)) {
     int settled = atomic_load(&g.opened) + atomic_load(&g.failed);
-    if (settled < g.conns && now - g.t0 < CONNECT_TIMEOUT_NS) return;
+    if (settled < g.conns && now - g.t0 < (uint64_t)(g.connect_seconds * 1e9)) return;
     g.rss_connected_kb = servers_rss_kb();
     g.measure_from = now + (uint64_t)(g.warmup * 1e9);
     g.measure_to = g.measure_from + (uint64_t)(g.seconds * 1e9);
@@ -532,6 +536,7 @@ int main(int argc, char **argv) {
   g.seconds = 5;
   g.warmup = 1;
   g.drain = 2;
+  g.connect_seconds = 120;
   g.path = "/ws/chat";
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "0";
@@ -546,6 +551,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--server-pid")) g.npids = parse_list(v, g.pids, MAX_PORTS), i++;
     else if (!strcmp(a, "--echo")) g.echo = 1;
     else if (!strcmp(a, "--connect-batch")) g.batch = atoi(v), i++;
+    else if (!strcmp(a, "--connect-seconds")) g.connect_seconds = atof(v), i++;
     else if (!strcmp(a, "--threads")) g.threads = atoi(v), i++;
     else if (!strcmp(a, "--busy-poll")) g.busy_poll = 1;
     else {
@@ -554,8 +560,10 @@ int main(int argc, char **argv) {
     }
   }
   if (!g.nports || g.conns < 1 || g.senders < 1 || g.senders > g.conns || g.seconds <= 0 ||
-      g.seconds > 120 || g.conns > 250 * CONNS_PER_SOURCE) {
-    fprintf(stderr, "wsload: need --port, 1 <= senders <= conns, 0 < seconds <= 120\n");
+      g.seconds > 120 || g.conns > 250 * CONNS_PER_SOURCE || g.connect_seconds <= 0 ||
+      g.connect_seconds > 3600) {
+    fprintf(stderr, "wsload: need --port, 1 <= senders <= conns, 0 < seconds <= 120, "
+                    "0 < connect-seconds <= 3600\n");
     return 2;
   }
   for (int i = 0; i < g.nports; i++)
