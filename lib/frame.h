@@ -1,6 +1,7 @@
-/* A complete server-to-client WebSocket frame (header + payload), mostly text,
- * built once and shared by every connection it is queued on. Loop thread
- * only: the reference count is not atomic. */
+/* A complete server-to-client WebSocket frame (header + payload): a text
+ * frame, or a control frame such as keepalive's ping. Built once and shared
+ * by every connection it is queued on. Loop thread only: the reference count
+ * is not atomic. */
 #ifndef WSC_LIB_FRAME_H
 #define WSC_LIB_FRAME_H
 

@@ -1,6 +1,7 @@
 /* Groups: broadcasts with and without exclude_current, room isolation (the
  * seeds' room chat), runtime join/leave, and 500 clients in one group each
- * receiving every broadcast exactly once, in order per sender. */
+ * receiving every broadcast exactly once, in order per sender, before and
+ * after most of them leave. */
 #include <stdlib.h>
 
 #include <uv.h>
@@ -156,11 +157,9 @@ static void test_client_that_paused_reading_gets_everything(void) {
 
 enum { CROWD = 500, SENDERS = 2, PER_SENDER = 25 };
 
-static void test_500_clients_get_every_broadcast_once_in_order(void) {
-  int port = wst_port(srv);
-  wst_client **cl = calloc(CROWD, sizeof *cl);
-  for (int i = 0; i < CROWD; i++) cl[i] = wst_open(port, "/ws/talk");
-  for (int i = 0; i < CROWD; i++) sync_client(cl[i]); /* all have joined */
+/* The senders broadcast PER_SENDER messages each; every client in `in`
+ * gets each once, in order per sender; the others get none. */
+static void broadcast_round(wst_client **cl, const int *in) {
   for (int n = 0; n < PER_SENDER; n++) {
     for (int s = 0; s < SENDERS; s++) {
       char m[128];
@@ -169,7 +168,14 @@ static void test_500_clients_get_every_broadcast_once_in_order(void) {
       wst_send_text(cl[s], m);
     }
   }
+  int waited = 0;
   for (int i = 0; i < CROWD; i++) {
+    if (!cl[i]) continue;
+    if (!in[i]) { /* by the time the first is checked, everyone was sent to */
+      CHECK(wst_silent(cl[i], waited ? 0 : 300));
+      waited = 1;
+      continue;
+    }
     int next[SENDERS] = {0};
     for (int k = 0; k < SENDERS * PER_SENDER; k++) {
       char *m = wst_recv(cl[i], 10000);
@@ -184,8 +190,32 @@ static void test_500_clients_get_every_broadcast_once_in_order(void) {
     }
     CHECK(wst_silent(cl[i], i == 0 ? 200 : 0)); /* nothing extra */
   }
+}
+
+static void test_500_clients_get_every_broadcast_once_in_order(void) {
+  int port = wst_port(srv);
+  wst_client **cl = calloc(CROWD, sizeof *cl);
+  int *in = calloc(CROWD, sizeof *in);
+  for (int i = 0; i < CROWD; i++) cl[i] = wst_open(port, "/ws/talk"), in[i] = 1;
+  for (int i = 0; i < CROWD; i++) sync_client(cl[i]); /* all have joined */
+  broadcast_round(cl, in);
+  /* Four in five leave, half by closing and half by "leave", spread over
+   * the group: the rest still get everything once, in order. */
+  for (int i = SENDERS; i < CROWD; i++) {
+    if (i % 5 == 0) continue;
+    in[i] = 0;
+    if (i % 2) {
+      wst_close(cl[i], 1000);
+      cl[i] = NULL;
+    } else {
+      wst_send_text(cl[i], "{\"action\":\"leave\",\"payload\":{\"group\":\"talkers\"}}");
+      wst_expect(cl[i], "{\"action\":\"left\",\"payload\":\"WSC_OK\"}");
+    }
+  }
+  broadcast_round(cl, in);
   for (int i = 0; i < CROWD; i++) wst_close(cl[i], 0);
   free(cl);
+  free(in);
 }
 
 int main(void) {
