@@ -42,14 +42,14 @@ static void append(wsc__keepalive *ka, wsc_conn *c, int which) {
 }
 
 /* When the head of each list is due: a ping after ping_ms of silence, then
- * a hang-up after idle_ms of it, or another ping when nothing hangs up. */
+ * a hang-up after idle_ms of it. Without a hang-up, a ping restarts the
+ * count in `quiet`, and `pinged` stays empty. */
 static uint64_t quiet_due(const wsc__keepalive *ka, const wsc_conn *c) {
   return c->keepalive.heard_at + (ka->ping_ms ? ka->ping_ms : ka->idle_ms);
 }
 
 static uint64_t pinged_due(const wsc__keepalive *ka, const wsc_conn *c) {
-  return ka->idle_ms ? c->keepalive.heard_at + ka->idle_ms
-                     : c->keepalive.pinged_at + ka->ping_ms;
+  return c->keepalive.heard_at + ka->idle_ms;
 }
 
 static void on_tick(uv_timer_t *t);
@@ -69,8 +69,8 @@ static void arm(wsc__keepalive *ka) {
 static void ping(wsc__keepalive *ka, wsc_conn *c, uint64_t now) {
   /* FIN + ping, "wsc": lws 4.1 tells us of no pong whose payload is empty. */
   static const unsigned char frame[5] = {0x89, 0x03, 'w', 's', 'c'};
-  c->keepalive.pinged_at = now;
-  append(ka, c, PINGED);
+  if (!ka->idle_ms) c->keepalive.heard_at = now;
+  append(ka, c, ka->idle_ms ? PINGED : QUIET);
   /* Made at the first ping, so that init cannot fail; out of memory, this
    * round goes unpinged and the next one tries again. */
   if (!ka->ping) ka->ping = wsc__frame_new_raw(frame, sizeof frame);
@@ -96,8 +96,7 @@ static void on_tick(uv_timer_t *t) {
   }
   while ((c = ka->pinged.head) && pinged_due(ka, c) <= now) {
     unlink_entry(ka, c);
-    if (ka->idle_ms) hang_up(ka, c);
-    else ping(ka, c, now);
+    hang_up(ka, c);
   }
   arm(ka);
 }

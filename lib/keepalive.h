@@ -19,11 +19,12 @@
 
 struct wsc_conn;
 
-/* A connection's place in the keepalive lists. */
+/* A connection's place in the keepalive lists (in every connection: kept
+ * small, an idle connection's bytes count). */
 typedef struct wsc__keepalive_entry {
   struct wsc_conn *prev, *next;
-  uint64_t heard_at;  /* uv_now (ms) when it was last heard from */
-  uint64_t pinged_at; /* uv_now (ms) of the last ping */
+  uint64_t heard_at;  /* uv_now (ms) when it was last heard from, or pinged
+                         when pings are sent without hanging up */
   unsigned char list; /* 0: none; or which list, see keepalive.c */
 } wsc__keepalive_entry;
 

@@ -40,7 +40,24 @@ static void test_pings_and_idle_hangup(void) {
   wst_server_stop(srv);
 }
 
+/* ping_interval without idle_timeout: pings every interval of silence, and
+ * never hangs up. */
+static void test_pings_without_hangup(void) {
+  wsc_consumer *c;
+  CHECK_OK(wsc_consumer_new("k", &c));
+  wst_server *srv = wst_server_start(
+      "{\"keepalive\":{\"ping_interval\":1,\"idle_timeout\":0},"
+      "\"routes\":[{\"path\":\"/ws\",\"consumer\":\"k\"}]}", &c, 1);
+  wst_client *mute = wst_open(wst_port(srv), "/ws");
+  uv_sleep(3500); /* reads nothing meanwhile, so answers nothing */
+  CHECK(wst_silent(mute, 300)); /* what waited: pings only, no close */
+  CHECK(wst_pings(mute) >= 2);
+  wst_close(mute, 1000);
+  wst_server_stop(srv);
+}
+
 int main(void) {
   RUN(test_pings_and_idle_hangup);
+  RUN(test_pings_without_hangup);
   return 0;
 }

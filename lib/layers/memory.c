@@ -45,9 +45,9 @@ typedef struct mem_chan {
   void *receiver; /* NULL: nobody reads it here; messages wait in `backlog` */
   int released;   /* the receiver is gone; the struct waits for its refs */
   size_t pending; /* queue items not yet delivered that target it */
-  size_t group_refs; /* entries in `groups` */
+  size_t group_refs; /* entries in `groups`, allocated to fit: an idle
+                        connection's bytes count (bench/run --hold-only) */
   membership *groups;
-  size_t groups_cap;
   mem_msg **backlog; /* ring */
   size_t bhead, blen, bcap;
 } mem_chan;
@@ -364,13 +364,14 @@ static int mem_group_add(void *inst, const char *group, const char *channel) {
     g->m[ms->slot].joined = now_ms(l); /* a re-add refreshes, as in Django */
     return 0;
   }
+  membership *grown = NULL;
   if (wsc__grow((void **)&g->m, &g->cap, g->n + 1, sizeof *g->m) ||
-      wsc__grow((void **)&c->groups, &c->groups_cap, c->group_refs + 1,
-                sizeof *c->groups)) {
+      !(grown = wsc__realloc(c->groups, (c->group_refs + 1) * sizeof *c->groups))) {
     chan_maybe_free(l, c);
     group_maybe_free(l, group, g);
     return WSC_ENOMEM;
   }
+  c->groups = grown;
   c->groups[c->group_refs++] = (membership){g, g->n};
   g->m[g->n++] = (member){c, now_ms(l)};
   return 0;
