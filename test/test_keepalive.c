@@ -2,6 +2,7 @@
  * silence; a client that answers stays connected, and so does one that talks
  * without reading; one that does neither is hung up after idle_timeout, and
  * nobody else notices. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <uv.h>
@@ -10,12 +11,19 @@
 #include "helpers/server_thread.h"
 #include "helpers/ws_client.h"
 
-static void test_pings_and_idle_hangup(void) {
+/* A server with one consumer at /ws and this keepalive section. */
+static wst_server *start(const char *keepalive) {
   wsc_consumer *c;
   CHECK_OK(wsc_consumer_new("k", &c));
-  wst_server *srv = wst_server_start(
-      "{\"keepalive\":{\"ping_interval\":1,\"idle_timeout\":3},"
-      "\"routes\":[{\"path\":\"/ws\",\"consumer\":\"k\"}]}", &c, 1);
+  char cfg[256];
+  snprintf(cfg, sizeof cfg,
+           "{\"keepalive\":%s,\"routes\":[{\"path\":\"/ws\",\"consumer\":\"k\"}]}",
+           keepalive);
+  return wst_server_start(cfg, &c, 1);
+}
+
+static void test_pings_and_idle_hangup(void) {
+  wst_server *srv = start("{\"ping_interval\":1,\"idle_timeout\":3}");
   wst_client *alive = wst_open(wst_port(srv), "/ws");
   wst_client *silent = wst_open(wst_port(srv), "/ws");
   wst_client *talker = wst_open(wst_port(srv), "/ws");
@@ -43,11 +51,7 @@ static void test_pings_and_idle_hangup(void) {
 /* ping_interval without idle_timeout: pings every interval of silence, and
  * never hangs up. */
 static void test_pings_without_hangup(void) {
-  wsc_consumer *c;
-  CHECK_OK(wsc_consumer_new("k", &c));
-  wst_server *srv = wst_server_start(
-      "{\"keepalive\":{\"ping_interval\":1,\"idle_timeout\":0},"
-      "\"routes\":[{\"path\":\"/ws\",\"consumer\":\"k\"}]}", &c, 1);
+  wst_server *srv = start("{\"ping_interval\":1,\"idle_timeout\":0}");
   wst_client *mute = wst_open(wst_port(srv), "/ws");
   uv_sleep(3500); /* reads nothing meanwhile, so answers nothing */
   CHECK(wst_silent(mute, 300)); /* what waited: pings only, no close */
