@@ -4,13 +4,21 @@
 
 #include "alloc.h"
 
+/* A frame of `total` bytes holding one reference, its bytes unset. */
+static wsc__frame *frame_alloc(size_t total) {
+  if (total > UINT32_MAX - 6) return NULL;
+  wsc__frame *f = wsc__malloc(sizeof *f + total);
+  if (!f) return NULL;
+  f->refs = 1;
+  f->len = (uint32_t)total;
+  return f;
+}
+
 wsc__frame *wsc__frame_new_text(const char *payload, size_t len) {
   size_t hdr = len < 126 ? 2 : len < 65536 ? 4 : 10;
   if (len > UINT32_MAX - 16) return NULL;
-  wsc__frame *f = wsc__malloc(sizeof *f + hdr + len);
+  wsc__frame *f = frame_alloc(hdr + len);
   if (!f) return NULL;
-  f->refs = 1;
-  f->len = (uint32_t)(hdr + len);
   unsigned char *h = f->data;
   h[0] = 0x81; /* FIN + text; server frames are never masked */
   if (len < 126) {
@@ -29,12 +37,8 @@ wsc__frame *wsc__frame_new_text(const char *payload, size_t len) {
 }
 
 wsc__frame *wsc__frame_new_raw(const void *bytes, size_t len) {
-  if (len > UINT32_MAX - 16) return NULL;
-  wsc__frame *f = wsc__malloc(sizeof *f + len);
-  if (!f) return NULL;
-  f->refs = 1;
-  f->len = (uint32_t)len;
-  memcpy(f->data, bytes, len);
+  wsc__frame *f = frame_alloc(len);
+  if (f) memcpy(f->data, bytes, len);
   return f;
 }
 

@@ -377,27 +377,33 @@ static int mem_group_add(void *inst, const char *group, const char *channel) {
   return 0;
 }
 
+/* c no longer counts g among its groups. */
+static void drop_membership(mem_chan *c, const mem_group *g) {
+  membership *ms = membership_of(c, g); /* found before the count shrinks */
+  *ms = c->groups[--c->group_refs];
+}
+
 /* Empties member i's slot, keeping everyone else where they are. */
 static void group_remove_at(mem_layer *l, mem_group *g, size_t i) {
   mem_chan *c = g->m[i].ch;
-  membership *ms = membership_of(c, g);
-  *ms = c->groups[--c->group_refs];
+  drop_membership(c, g);
   g->m[i].ch = NULL;
   g->left++;
   chan_maybe_free(l, c);
 }
 
+/* Compaction, one member at a time: member i moves down to slot w. */
+static void keep_member(mem_group *g, size_t i, size_t w) {
+  if (w == i) return;
+  g->m[w] = g->m[i];
+  membership_of(g->m[w].ch, g)->slot = w;
+}
+
 /* Moves the members down over the empty slots, in order. */
 static void group_compact(mem_group *g) {
   size_t w = 0;
-  for (size_t i = 0; i < g->n; i++) {
-    if (!g->m[i].ch) continue;
-    if (w != i) {
-      g->m[w] = g->m[i];
-      membership_of(g->m[w].ch, g)->slot = w;
-    }
-    w++;
-  }
+  for (size_t i = 0; i < g->n; i++)
+    if (g->m[i].ch) keep_member(g, i, w++);
   g->n = w;
   g->left = 0;
 }
@@ -447,15 +453,19 @@ static int mem_group_send(void *inst, const char *group, const char *msg,
     wsc__free(it);
     return WSC_ENOMEM;
   }
-  /* One pass: drop the members that are gone, then target the rest. */
+  /* One pass: drop the members that are gone, compact over them and the
+   * slots emptied since the last pass, and target the rest. */
+  size_t w = 0;
   for (size_t i = 0; i < g->n; i++) {
     mem_chan *c = g->m[i].ch;
     if (!c) continue;
     if (c->released ||
         (!c->receiver && g->m[i].joined + l->group_expiry_ms <= now)) {
-      group_remove_at(l, g, i);
+      drop_membership(c, g);
+      chan_maybe_free(l, c);
       continue;
     }
+    keep_member(g, i, w++);
     if (!c->receiver) {
       chan_expire_backlog(l, c);
       if (chan_full(l, c)) {
@@ -466,7 +476,8 @@ static int mem_group_send(void *inst, const char *group, const char *msg,
     c->pending++;
     targets[n++] = c;
   }
-  if (g->left) group_compact(g);
+  g->n = w;
+  g->left = 0;
   if (full)
     wsc__host_logf(l->host, WSC_LOG_WARN,
           "group_send to '%s': %zu member channel(s) full (capacity %lu); "
@@ -527,7 +538,7 @@ static void mem_close(void *inst, void (*done)(void *), void *arg) {
     for (size_t i = 0; i < g->n; i++) {
       mem_chan *c = g->m[i].ch;
       if (!c) continue;
-      *membership_of(c, g) = c->groups[--c->group_refs];
+      drop_membership(c, g);
       released_unref(c);
     }
   }
