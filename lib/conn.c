@@ -278,9 +278,7 @@ int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
   }
   c->state = WSC__CONN_OPEN;
   wsc_server *srv = c->srv;
-  c->next = srv->conns;
-  if (srv->conns) srv->conns->prev = c;
-  srv->conns = c;
+  wsc__dlist_append(&srv->conns, &c->open);
   srv->nconns++;
   wsc__keepalive_add(&srv->keepalive, c);
   if (c->consumer->send_auth_message)
@@ -335,12 +333,7 @@ void wsc__conn_on_closed(wsc_conn *c, int notify) {
   for (size_t i = 0; i < c->ngroups; i++)
     wsc__layer_group_discard(c->layer, c->groups[i], c->channel);
   if (c->layer->inst) c->layer->ops->release_channel(c->layer->inst, c->channel);
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    srv->conns = c->next;
-  if (c->next) c->next->prev = c->prev;
-  c->prev = c->next = NULL;
+  wsc__dlist_unlink(&srv->conns, &c->open);
   srv->nconns--;
   wsc__keepalive_remove(&srv->keepalive, c);
   wsc__server_unmark_dirty(srv, c);

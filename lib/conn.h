@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "dlist.h"
 #include "frame.h"
 #include "keepalive.h"
 #include "log.h"
@@ -33,11 +34,11 @@ struct wsc_conn {
   uint32_t qhead, qlen, qcap;
   wsc__conn_state state;
   size_t qbytes;
-  wsc_conn *dirty_prev, *dirty_next; /* the server's to-flush list */
+  wsc__dlink dirty; /* in the server's to-flush list (in_dirty) */
   unsigned char in_dirty, writable_requested, close_sent;
   unsigned char lws_buffered; /* lws held output of ours after our last write */
   struct wsc__layer *layer;
-  wsc_conn *prev, *next; /* the server's open connections */
+  wsc__dlink open; /* in the server's open connections */
   wsc__keepalive_entry keepalive;
   char channel[WSC_NAME_MAX + 1];
   char *path;

@@ -14,31 +14,24 @@ enum { NONE, QUIET, PINGED };
  * makes a deadline at most this much early. */
 #define HEARD_GRANULARITY_MS 100
 
-static wsc__keepalive_list *list_of(wsc__keepalive *ka, int which) {
+static wsc__dlist *list_of(wsc__keepalive *ka, int which) {
   return which == QUIET ? &ka->quiet : &ka->pinged;
+}
+
+static wsc_conn *head_of(const wsc__dlist *l) {
+  return WSC__DLIST_ENTRY(l->head, wsc_conn, keepalive.link);
 }
 
 static void unlink_entry(wsc__keepalive *ka, wsc_conn *c) {
   wsc__keepalive_entry *e = &c->keepalive;
   if (e->list == NONE) return;
-  wsc__keepalive_list *l = list_of(ka, e->list);
-  if (e->prev) e->prev->keepalive.next = e->next;
-  else l->head = e->next;
-  if (e->next) e->next->keepalive.prev = e->prev;
-  else l->tail = e->prev;
-  e->prev = e->next = NULL;
+  wsc__dlist_unlink(list_of(ka, e->list), &e->link);
   e->list = NONE;
 }
 
 static void append(wsc__keepalive *ka, wsc_conn *c, int which) {
-  wsc__keepalive_list *l = list_of(ka, which);
-  wsc__keepalive_entry *e = &c->keepalive;
-  e->list = (unsigned char)which;
-  e->prev = l->tail;
-  e->next = NULL;
-  if (l->tail) l->tail->keepalive.next = c;
-  else l->head = c;
-  l->tail = c;
+  c->keepalive.list = (unsigned char)which;
+  wsc__dlist_append(list_of(ka, which), &c->keepalive.link);
 }
 
 /* When the head of each list is due: a ping after ping_ms of silence, then
@@ -57,9 +50,9 @@ static void on_tick(uv_timer_t *t);
 /* Wakes for the earliest head (each list is in due order). */
 static void arm(wsc__keepalive *ka) {
   uint64_t due = UINT64_MAX, now = uv_now(ka->timer.loop);
-  if (ka->quiet.head) due = quiet_due(ka, ka->quiet.head);
+  if (ka->quiet.head) due = quiet_due(ka, head_of(&ka->quiet));
   if (ka->pinged.head) {
-    uint64_t p = pinged_due(ka, ka->pinged.head);
+    uint64_t p = pinged_due(ka, head_of(&ka->pinged));
     if (p < due) due = p;
   }
   if (due == UINT64_MAX) uv_timer_stop(&ka->timer);
@@ -89,12 +82,12 @@ static void on_tick(uv_timer_t *t) {
   wsc__keepalive *ka = t->data;
   uint64_t now = uv_now(t->loop);
   wsc_conn *c;
-  while ((c = ka->quiet.head) && quiet_due(ka, c) <= now) {
+  while ((c = head_of(&ka->quiet)) && quiet_due(ka, c) <= now) {
     unlink_entry(ka, c);
     if (ka->ping_ms) ping(ka, c, now);
     else hang_up(ka, c);
   }
-  while ((c = ka->pinged.head) && pinged_due(ka, c) <= now) {
+  while ((c = head_of(&ka->pinged)) && pinged_due(ka, c) <= now) {
     unlink_entry(ka, c);
     hang_up(ka, c);
   }
@@ -141,8 +134,9 @@ static void on_timer_closed(uv_handle_t *h) {
 void wsc__keepalive_close(wsc__keepalive *ka, void (*closed_cb)(void *ctx)) {
   ka->closed_cb = closed_cb;
   /* Connections lws closes later must find themselves in no list. */
-  while (ka->quiet.head) unlink_entry(ka, ka->quiet.head);
-  while (ka->pinged.head) unlink_entry(ka, ka->pinged.head);
+  wsc_conn *c;
+  while ((c = head_of(&ka->quiet))) unlink_entry(ka, c);
+  while ((c = head_of(&ka->pinged))) unlink_entry(ka, c);
   ka->ping_ms = ka->idle_ms = 0;
   wsc__frame_unref(ka->ping);
   ka->ping = NULL;

@@ -15,6 +15,7 @@
 
 #include <uv.h>
 
+#include "dlist.h"
 #include "frame.h"
 
 struct wsc_conn;
@@ -22,20 +23,16 @@ struct wsc_conn;
 /* A connection's place in the keepalive lists (in every connection: kept
  * small, an idle connection's bytes count). */
 typedef struct wsc__keepalive_entry {
-  struct wsc_conn *prev, *next;
+  wsc__dlink link;
   uint64_t heard_at;  /* uv_now (ms) when it was last heard from, or pinged
                          when pings are sent without hanging up */
   unsigned char list; /* 0: none; or which list, see keepalive.c */
 } wsc__keepalive_entry;
 
-typedef struct wsc__keepalive_list {
-  struct wsc_conn *head, *tail;
-} wsc__keepalive_list;
-
 typedef struct wsc__keepalive {
   uv_timer_t timer;
   uint64_t ping_ms, idle_ms; /* 0: never */
-  wsc__keepalive_list quiet, pinged;
+  wsc__dlist quiet, pinged; /* of wsc_conn.keepalive.link */
   wsc__frame *ping; /* one ping frame, shared by every connection; lazy */
   void *ctx;
   void (*closed_cb)(void *ctx);

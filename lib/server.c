@@ -58,6 +58,15 @@ static int errbuf_fail(char *err, size_t errlen, int rc, const char *fmt,
   return rc;
 }
 
+/* The open connections, oldest first. */
+static wsc_conn *first_open(const wsc_server *srv) {
+  return WSC__DLIST_ENTRY(srv->conns.head, wsc_conn, open);
+}
+
+static wsc_conn *next_open(const wsc_conn *c) {
+  return WSC__DLIST_ENTRY(c->open.next, wsc_conn, open);
+}
+
 /* ---- flushing: one gathered write per dirty connection per loop turn ---- */
 
 static void on_kick(uv_idle_t *h) { (void)h; }
@@ -67,11 +76,7 @@ static void on_kick(uv_idle_t *h) { (void)h; }
 void wsc__server_mark_dirty(wsc_server *srv, wsc_conn *c) {
   if (c->in_dirty) return;
   c->in_dirty = 1;
-  c->dirty_next = NULL;
-  c->dirty_prev = srv->dirty_tail;
-  if (srv->dirty_tail) srv->dirty_tail->dirty_next = c;
-  else srv->dirty = c;
-  srv->dirty_tail = c;
+  wsc__dlist_append(&srv->dirty, &c->dirty);
   /* An active idle handle makes the loop poll without blocking, so the
    * uv_check below runs this turn even if the frame came from a timer. */
   uv_idle_start(&srv->flush_kick, on_kick);
@@ -79,15 +84,7 @@ void wsc__server_mark_dirty(wsc_server *srv, wsc_conn *c) {
 
 void wsc__server_unmark_dirty(wsc_server *srv, wsc_conn *c) {
   if (!c->in_dirty) return;
-  if (c->dirty_prev)
-    c->dirty_prev->dirty_next = c->dirty_next;
-  else
-    srv->dirty = c->dirty_next;
-  if (c->dirty_next)
-    c->dirty_next->dirty_prev = c->dirty_prev;
-  else
-    srv->dirty_tail = c->dirty_prev;
-  c->dirty_prev = c->dirty_next = NULL;
+  wsc__dlist_unlink(&srv->dirty, &c->dirty);
   c->in_dirty = 0;
 }
 
@@ -120,7 +117,7 @@ static int input_waiting(wsc_server *srv) {
 
 static int flush_should_wait(wsc_server *srv) {
   int wait = 0;
-  if (srv->dirty && srv->nbusy_readers && !srv->closing &&
+  if (srv->dirty.head && srv->nbusy_readers && !srv->closing &&
       input_waiting(srv)) {
     uint64_t now = uv_hrtime();
     if (!srv->defer_since) srv->defer_since = now;
@@ -142,13 +139,13 @@ static void on_flush(uv_check_t *h) {
   if (flush_should_wait(srv)) return; /* the kick stays on: no blocking */
   uint64_t until = uv_hrtime() + WSC__FLUSH_SLICE_NS;
   unsigned n = 0;
-  while (srv->dirty) {
+  while (srv->dirty.head) {
     if (++n % 16 == 0 && uv_hrtime() > until) break;
-    wsc_conn *c = srv->dirty;
+    wsc_conn *c = WSC__DLIST_ENTRY(srv->dirty.head, wsc_conn, dirty);
     wsc__server_unmark_dirty(srv, c);
     wsc__conn_flush(c);
   }
-  if (!srv->dirty) uv_idle_stop(&srv->flush_kick); /* else: more next turn */
+  if (!srv->dirty.head) uv_idle_stop(&srv->flush_kick); /* else: more next turn */
 }
 
 /* lws may use a POLLOUT to drain what it buffered without calling WRITEABLE
@@ -159,7 +156,7 @@ static void on_flush(uv_check_t *h) {
 static void on_retry(uv_timer_t *t) {
   wsc_server *srv = t->data;
   int any = 0;
-  for (wsc_conn *c = srv->conns; c; c = c->next)
+  for (wsc_conn *c = first_open(srv); c; c = next_open(c))
     if (wsc__conn_has_output(c)) {
       c->writable_requested = 0;
       wsc__server_mark_dirty(srv, c);
@@ -599,7 +596,7 @@ static void begin_close(wsc_server *srv, int graceful) {
   srv->closing = 1;
   srv->close_started = uv_now(srv->loop);
   srv->close_stage = graceful ? 0 : 1;
-  for (wsc_conn *c = srv->conns; c; c = c->next)
+  for (wsc_conn *c = first_open(srv); c; c = next_open(c))
     wsc__conn_start_close(c, 1001, "server shutting down");
   uv_timer_start(&srv->close_timer, close_tick, graceful ? 10 : 0,
                  graceful ? 10 : 1);
@@ -796,7 +793,7 @@ uv_loop_t *wsc_server_get_loop(const wsc_server *srv) {
 size_t wsc_server_queued_bytes(const wsc_server *srv) {
   if (!srv || !wsc__on_loop_thread(srv)) return 0;
   size_t n = 0;
-  for (const wsc_conn *c = srv->conns; c; c = c->next) n += c->qbytes;
+  for (const wsc_conn *c = first_open(srv); c; c = next_open(c)) n += c->qbytes;
   return n;
 }
 

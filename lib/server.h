@@ -52,11 +52,11 @@ struct wsc_server {
   wsc__router router;
   wsc__layer *layers;
   size_t nlayers;
-  wsc_conn *conns; /* open connections */
+  wsc__dlist conns; /* open connections (wsc_conn.open) */
   size_t nconns;
   size_t nadmitted;      /* accepted upgrades, pending or open (limits) */
   wsc__strmap per_address; /* peer address -> admitted count */
-  wsc_conn *dirty, *dirty_tail; /* to flush, oldest first */
+  wsc__dlist dirty; /* to flush, oldest first (wsc_conn.dirty) */
   uv_check_t flush_check;
   uv_idle_t flush_kick; /* keeps the loop from blocking before the flush */
   /* Sockets that filled lws's read this turn, and when the flush began to
