@@ -4,20 +4,20 @@
 
 #include "alloc.h"
 
-/* A frame of `total` bytes holding one reference, its bytes unset. */
-static wsc__frame *frame_alloc(size_t total) {
-  if (total > UINT32_MAX - 6) return NULL;
-  wsc__frame *f = wsc__malloc(sizeof *f + total);
+/* A frame of `hdr + len` bytes holding one reference, its bytes unset;
+ * NULL past 4 GiB (its length is 32 bits) or out of memory. */
+static wsc__frame *frame_alloc(size_t hdr, size_t len) {
+  if (len > UINT32_MAX - hdr) return NULL;
+  wsc__frame *f = wsc__malloc(sizeof *f + hdr + len);
   if (!f) return NULL;
   f->refs = 1;
-  f->len = (uint32_t)total;
+  f->len = (uint32_t)(hdr + len);
   return f;
 }
 
 wsc__frame *wsc__frame_new_text(const char *payload, size_t len) {
   size_t hdr = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  if (len > UINT32_MAX - 16) return NULL;
-  wsc__frame *f = frame_alloc(hdr + len);
+  wsc__frame *f = frame_alloc(hdr, len);
   if (!f) return NULL;
   unsigned char *h = f->data;
   h[0] = 0x81; /* FIN + text; server frames are never masked */
@@ -37,7 +37,7 @@ wsc__frame *wsc__frame_new_text(const char *payload, size_t len) {
 }
 
 wsc__frame *wsc__frame_new_raw(const void *bytes, size_t len) {
-  wsc__frame *f = frame_alloc(len);
+  wsc__frame *f = frame_alloc(0, len);
   if (f) memcpy(f->data, bytes, len);
   return f;
 }
