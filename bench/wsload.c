@@ -47,8 +47,13 @@
 
 #include <uv.h>
 
-#define BUCKET_US 20
-#define BUCKETS 500000 /* up to 10 s */
+/* Latency buckets: 20 us wide up to 10 s, then 10 ms wide up to 130 s
+ * (a slow peer's broadcast to thousands), and one for anything later. */
+#define FINE_US 20
+#define FINE 500000
+#define COARSE_US 10000
+#define COARSE 12000
+#define BUCKETS (FINE + COARSE + 1)
 #define READ_BUF 262144
 #define MAX_PORTS 8
 #define CONNS_PER_SOURCE 20000 /* well inside one address's ephemeral ports */
@@ -106,21 +111,29 @@ static int64_t clock_ns(clockid_t id) {
 }
 
 static void record(latency *l, uint64_t lat_ns) {
-  uint64_t b = lat_ns / 1000 / BUCKET_US;
+  uint64_t us = lat_ns / 1000, b = us / FINE_US;
+  if (b >= FINE) b = FINE + (us - (uint64_t)FINE * FINE_US) / COARSE_US;
   l->hist[b < BUCKETS ? b : BUCKETS - 1]++;
   if (lat_ns > l->max_ns) l->max_ns = lat_ns;
 }
 
-static double percentile(const uint64_t *hist, double p) {
+/* The upper edge of the bucket the percentile falls in, never above the
+ * largest latency seen (which is all the open-ended last bucket tells). */
+static double percentile(const latency *l, double p) {
   uint64_t total = 0, seen = 0;
-  for (int i = 0; i < BUCKETS; i++) total += hist[i];
+  double max_ms = (double)l->max_ns / 1e6;
+  for (int i = 0; i < BUCKETS; i++) total += l->hist[i];
   if (!total) return 0;
   uint64_t want = (uint64_t)(p * (double)total);
-  for (int i = 0; i < BUCKETS; i++) {
-    seen += hist[i];
-    if (seen > want) return (i + 1) * BUCKET_US / 1000.0;
+  for (int i = 0; i < BUCKETS - 1; i++) {
+    seen += l->hist[i];
+    if (seen > want) {
+      double edge = i < FINE ? (i + 1) * FINE_US / 1000.0
+                             : (FINE * (double)FINE_US + (i - FINE + 1) * (double)COARSE_US) / 1000.0;
+      return edge < max_ms ? edge : max_ms;
+    }
   }
-  return BUCKETS * BUCKET_US / 1000.0;
+  return max_ms;
 }
 
 static void on_poll(uv_poll_t *p, int status, int events);
@@ -474,8 +487,8 @@ static void merge(latency *into, const latency *l) {
 /* ,"<prefix>p50_ms":..,"<prefix>p90_ms":..,"<prefix>p99_ms":..,"<prefix>max_ms":.. */
 static void print_latency(const char *prefix, const latency *l) {
   printf(",\"%sp50_ms\":%.2f,\"%sp90_ms\":%.2f,\"%sp99_ms\":%.2f,\"%smax_ms\":%.2f", prefix,
-         percentile(l->hist, 0.5), prefix, percentile(l->hist, 0.9), prefix,
-         percentile(l->hist, 0.99), prefix, (double)l->max_ns / 1e6);
+         percentile(l, 0.5), prefix, percentile(l, 0.9), prefix,
+         percentile(l, 0.99), prefix, (double)l->max_ns / 1e6);
 }
 
 static void report(void) {
