@@ -158,9 +158,11 @@ def targets(rep, args):
                   f"{layer}: {ratio(w, dj[layer]):,.0f}x Django Channels' {layer} layer "
                   f"(target >= {want_dj}x)")
     for r in rep.select("hold", system="wschannels"):
+        limited = r["conns"] >= r.get("fd_limit", 0) - 200
         cap = ("" if r["conns"] >= 50000 else
-               f"; 50,000 wanted, {r['conns']:,} asked: the open-file limit is "
-               f"{r.get('fd_limit', 0):,} per process" + (" and this is --quick" if args.quick else ""))
+               f"; 50,000 wanted, {r['conns']:,} asked: " +
+               (f"the open-file limit is {r.get('fd_limit', 0):,} per process" if limited else
+                "this is --quick" if args.quick else "one of --hold-sizes"))
         check(r["kib_per_conn"] <= 3, f"{r['open']:,} idle connections held by one process at "
                                       f"{r['kib_per_conn']:.2f} KiB RSS each (target <= 3 KiB"
                                       f"{cap})")
