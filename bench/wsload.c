@@ -11,8 +11,8 @@
  * ns>"}} at R messages per second in total; every frame received whose text
  * holds "💬 <time>" counts as one delivery, with its latency. In --echo mode
  * each connection sends {"action":"echo",...} and waits for the reply (closed
- * loop). After the measured D seconds it waits --drain seconds for late
- * deliveries. --connect-batch keeps at most B handshakes in flight per thread;
+ * loop). After the measured D seconds it waits for late deliveries until
+ * every one is in, or for at most --drain seconds. --connect-batch keeps at most B handshakes in flight per thread;
  * the connect phase ends when every connection is open or failed, or after
  * --connect-seconds. Pings are answered, as browsers do, so the server's idle
  * timeout does not close connections while a slow connect phase lasts.
@@ -86,6 +86,10 @@ typedef struct worker {
   uint64_t sender_due, sent_total, sent_measured, delivered, errors;
   latency read, arrival;
   int stopped; /* for --busy-poll, which never blocks in uv_run */
+  /* Published at each tick for worker 0, which ends the drain once every
+   * measured message has reached every client. */
+  _Atomic uint64_t seen_sent, seen_delivered;
+  _Atomic int seen_final; /* a tick at or past the end of sending */
 } worker;
 
 static struct {
@@ -97,6 +101,7 @@ static struct {
   uint64_t t0, measure_from, measure_to, stop_at;
   _Atomic int opened, failed;
   _Atomic uint64_t connect_done; /* 0 until every connection is settled */
+  _Atomic int all_in; /* every expected delivery has arrived */
   double cpu0, cpu1;
   long rss_connected_kb;
   int64_t realtime_minus_mono; /* kernel timestamps are CLOCK_REALTIME */
@@ -428,7 +433,24 @@ static long servers_rss_kb(void) {
   return total;
 }
 
-/* Worker 0 decides when the connect phase is over and samples the servers. */
+/* Deliveries the measured sends call for: one reply each, or one per client. */
+static uint64_t expected_of(uint64_t sent) {
+  return g.echo ? sent : sent * (uint64_t)atomic_load(&g.opened);
+}
+
+/* After sending: whether every worker has sent its last and all is in. */
+static int all_delivered(void) {
+  uint64_t sent = 0, delivered = 0;
+  for (int t = 0; t < g.threads; t++) {
+    if (!atomic_load(&g.w[t].seen_final)) return 0;
+    sent += atomic_load(&g.w[t].seen_sent);
+    delivered += atomic_load(&g.w[t].seen_delivered);
+  }
+  return delivered >= expected_of(sent);
+}
+
+/* Worker 0 decides when the connect phase is over, samples the servers, and
+ * ends the drain early once nothing more is due. */
 static void coordinate(uint64_t now) {
   if (!atomic_load(&g.connect_done)) {
     int settled = atomic_load(&g.opened) + atomic_load(&g.failed);
@@ -443,6 +465,7 @@ static void coordinate(uint64_t now) {
   }
   if (g.cpu0 < 0 && now >= g.measure_from) g.cpu0 = servers_cpu_s();
   if (g.cpu1 < 0 && now >= g.measure_to) g.cpu1 = servers_cpu_s();
+  if (now >= g.stop_at && !atomic_load(&g.all_in) && all_delivered()) atomic_store(&g.all_in, 1);
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -463,7 +486,11 @@ static void on_tick(uv_timer_t *t) {
       if (c->open == 1) send_stamped(c, "chat");
     }
   }
-  if (now >= g.stop_at + (uint64_t)(g.drain * 1e9)) { /* late deliveries still count */
+  atomic_store(&w->seen_sent, w->sent_measured);
+  atomic_store(&w->seen_delivered, w->delivered);
+  if (now >= g.stop_at) atomic_store(&w->seen_final, 1);
+  /* Late deliveries still count, until all are in or the drain ends. */
+  if (atomic_load(&g.all_in) || now >= g.stop_at + (uint64_t)(g.drain * 1e9)) {
     uv_timer_stop(t);
     uv_stop(&w->loop);
     w->stopped = 1;
@@ -506,7 +533,7 @@ static void report(void) {
   }
   double secs = (double)(g.measure_to - g.measure_from) / 1e9;
   int opened = atomic_load(&g.opened);
-  uint64_t expected = g.echo ? sent : sent * (uint64_t)opened;
+  uint64_t expected = expected_of(sent);
   double connect_s = (double)(atomic_load(&g.connect_done) - g.t0) / 1e9;
   printf("{\"mode\":\"%s\",\"conns\":%d,\"open\":%d,\"senders\":%d,\"rate\":%.0f,"
          "\"threads\":%d,\"seconds\":%.1f,\"sent_total\":%llu,\"sent\":%llu,\"expected\":%llu,\"delivered\":%llu,"
@@ -574,9 +601,9 @@ int main(int argc, char **argv) {
   }
   if (!g.nports || g.conns < 1 || g.senders < 1 || g.senders > g.conns || g.seconds <= 0 ||
       g.seconds > 120 || g.conns > 250 * CONNS_PER_SOURCE || g.connect_seconds <= 0 ||
-      g.connect_seconds > 3600) {
+      g.connect_seconds > 3600 || g.drain < 0 || g.drain > 600) {
     fprintf(stderr, "wsload: need --port, 1 <= senders <= conns, 0 < seconds <= 120, "
-                    "0 < connect-seconds <= 3600\n");
+                    "0 < connect-seconds <= 3600, 0 <= drain <= 600\n");
     return 2;
   }
   for (int i = 0; i < g.nports; i++)
