@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,7 +31,8 @@ class Launcher:
             [sys.executable, os.path.join(SHOWCASE, "run"), "--port", "0", "--build", BUILD,
              *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={k: v for k, v in os.environ.items() if k != "REDIS_URL"})
+            env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+            start_new_session=True)  # a process group of its own, as in a terminal
         self.lines = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -70,6 +72,13 @@ class Launcher:
         self.proc.send_signal(sig)
         return self.proc.wait(timeout=30)
 
+    def ctrl_c(self):
+        """What a terminal does on Ctrl-C: SIGINT to the foreground process
+        group, the launcher's. Returns its exit code and what it printed."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+        code = self.proc.wait(timeout=30)
+        return code, self.proc.stdout.read()
+
 
 @pytest.fixture(scope="module")
 def showcase():
@@ -77,7 +86,11 @@ def showcase():
     assert s.redis_url, "the launcher should start a private Redis (redis-server is installed)"
     yield s
     kids = s.children()
-    assert s.stop() == 0
+    assert len(kids) == 3
+    code, out = s.ctrl_c()
+    # The worker, the server and Redis stop in that order, so none of them
+    # sees another vanish and complains on the way out.
+    assert code == 0 and "❌" not in out, out
     for pid in kids:  # server, worker and Redis are gone with it
         assert not os.path.exists(f"/proc/{pid}") or _zombie(pid)
 
@@ -314,6 +327,22 @@ def test_showcase_asyncapi_passes_the_official_parser(showcase, tmp_path):
     channels = json.loads(out.stdout.strip().splitlines()[-1])["channels"]
     assert channels == ["room_chat", "chat", "reliable_chat", "notifications", "analytics",
                         "system"]
+
+
+def test_nothing_outlives_a_killed_launcher():
+    s = Launcher()
+    kids = s.children()
+    assert len(kids) == 3  # Redis, the server and the worker
+    s.proc.kill()  # no chance to stop them itself
+    s.proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(
+            os.path.exists(f"/proc/{pid}") and not _zombie(pid) for pid in kids):
+        time.sleep(0.1)
+    alive = [pid for pid in kids if os.path.exists(f"/proc/{pid}") and not _zombie(pid)]
+    assert not alive, f"still running after the launcher was killed: {alive}"
+    with pytest.raises(OSError):  # nothing listens on its port any more
+        socket.create_connection(("127.0.0.1", s.port), timeout=2).close()
 
 
 def test_memory_mode_and_a_dying_child():
