@@ -17,7 +17,14 @@ import atexit
 import json as _json
 import threading
 
-from . import _wschannels as _c
+try:
+    from . import _wschannels as _c
+except ImportError as _e:  # the source tree's copy, or a broken install
+    raise ImportError(
+        f"wschannels: no compiled module _wschannels beside {__file__}. "
+        "Import the package that the build made (PYTHONPATH=build/bindings) or "
+        "the one 'cmake --install' put in place; the source tree's bindings/ "
+        "holds only its Python half") from _e
 
 __version__ = _c.__version__
 Error = _c.Error

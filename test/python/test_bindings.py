@@ -178,9 +178,14 @@ def test_command_line_sender(redis, tmp_path):
     path.write_text(cfg)
     srv = Server(cfg)
 
+    # The command beside the package: build/bindings/wschannels-send in a
+    # build tree (the install test runs the installed one).
+    script = os.path.join(os.path.dirname(os.path.dirname(wschannels.__file__)),
+                          "wschannels-send")
+
     def send(*args):
-        return subprocess.run([os.environ.get("WSC_PYTHON", "/usr/bin/python3"), "-m",
-                               "wschannels.cli", "--config", str(path), *args],
+        return subprocess.run([os.environ.get("WSC_PYTHON", "/usr/bin/python3"), script,
+                               "--config", str(path), *args],
                               capture_output=True, text=True, timeout=30)
 
     async def go():
@@ -213,6 +218,15 @@ def test_command_line_sender(redis, tmp_path):
                         "--config", str(bad), "--consumer", "chat", '{"action":"a"}'],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "redis://:***@127.0.0.1:1/0" in r.stderr and "pw@" not in r.stderr
+
+
+def test_the_source_trees_package_says_where_the_built_one_is():
+    source = os.path.join(os.path.dirname(__file__), "..", "..", "bindings")
+    r = subprocess.run([os.environ.get("WSC_PYTHON", "/usr/bin/python3"), "-c",
+                        "import wschannels"], capture_output=True, text=True, timeout=30,
+                       env={**os.environ, "PYTHONPATH": source})
+    assert r.returncode == 1
+    assert "no compiled module _wschannels" in r.stderr and "build/bindings" in r.stderr
 
 
 # Last: it shuts the shared redis-server down.
