@@ -56,15 +56,8 @@ class Launcher:
         """The launcher's child processes, read from /proc."""
         kids = []
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()  # after "(comm) "
-            if int(fields[1]) == self.proc.pid and fields[0] != "Z":
+            fields = _stat(entry) if entry.isdigit() else None
+            if fields and int(fields[1]) == self.proc.pid and fields[0] != "Z":
                 kids.append(int(entry))
         return kids
 
@@ -91,16 +84,23 @@ def showcase():
     # The worker, the server and Redis stop in that order, so none of them
     # sees another vanish and complains on the way out.
     assert code == 0 and "❌" not in out, out
-    for pid in kids:  # server, worker and Redis are gone with it
-        assert not os.path.exists(f"/proc/{pid}") or _zombie(pid)
+    assert not [pid for pid in kids if _running(pid)]  # gone with it
 
 
-def _zombie(pid):
+def _stat(pid):
+    """/proc/PID/stat's fields after "(comm) ": state, ppid, ...; None once gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] == "Z"
-    except FileNotFoundError:
-        return True
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def _running(pid):
+    """Neither gone nor a zombie."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def run(coro, timeout=60):
@@ -336,10 +336,9 @@ def test_nothing_outlives_a_killed_launcher():
     s.proc.kill()  # no chance to stop them itself
     s.proc.wait(timeout=10)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(
-            os.path.exists(f"/proc/{pid}") and not _zombie(pid) for pid in kids):
+    while time.monotonic() < deadline and any(map(_running, kids)):
         time.sleep(0.1)
-    alive = [pid for pid in kids if os.path.exists(f"/proc/{pid}") and not _zombie(pid)]
+    alive = [pid for pid in kids if _running(pid)]
     assert not alive, f"still running after the launcher was killed: {alive}"
     with pytest.raises(OSError):  # nothing listens on its port any more
         socket.create_connection(("127.0.0.1", s.port), timeout=2).close()
