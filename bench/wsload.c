@@ -12,9 +12,9 @@
  * holds "💬 <time>" counts as one delivery, with its latency. In --echo mode
  * each connection sends {"action":"echo",...} and waits for the reply (closed
  * loop). After the measured D seconds it waits for late deliveries until
- * every one is in, or for at most --drain seconds. --connect-batch keeps at most B handshakes in flight per thread;
- * the connect phase ends when every connection is open or failed, or after
- * --connect-seconds. Pings are answered, as browsers do, so the server's idle
+ * every one is in, or for at most --drain seconds. --connect-batch keeps at
+ * most B handshakes in flight per thread; the connect phase ends when every
+ * connection is open or failed, or after --connect-seconds. Pings are answered, as browsers do, so the server's idle
  * timeout does not close connections while a slow connect phase lasts.
  * --threads defaults to the CPUs this process may run on (taskset): each
  * thread has its own loop and a share of the connections and senders.
@@ -122,6 +122,13 @@ static void record(latency *l, uint64_t lat_ns) {
   if (lat_ns > l->max_ns) l->max_ns = lat_ns;
 }
 
+/* The upper edge of bucket i, in ms. */
+static double bucket_edge_ms(int i) {
+  uint64_t us = i < FINE ? (uint64_t)(i + 1) * FINE_US
+                         : (uint64_t)FINE * FINE_US + (uint64_t)(i - FINE + 1) * COARSE_US;
+  return (double)us / 1000.0;
+}
+
 /* The upper edge of the bucket the percentile falls in, never above the
  * largest latency seen (which is all the open-ended last bucket tells). */
 static double percentile(const latency *l, double p) {
@@ -133,8 +140,7 @@ static double percentile(const latency *l, double p) {
   for (int i = 0; i < BUCKETS - 1; i++) {
     seen += l->hist[i];
     if (seen > want) {
-      double edge = i < FINE ? (i + 1) * FINE_US / 1000.0
-                             : (FINE * (double)FINE_US + (i - FINE + 1) * (double)COARSE_US) / 1000.0;
+      double edge = bucket_edge_ms(i);
       return edge < max_ms ? edge : max_ms;
     }
   }
