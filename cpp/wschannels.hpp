@@ -74,11 +74,22 @@ using arg_t = std::decay_t<std::tuple_element_t<I, typename callable<F>::args>>;
 // A std::function handed to C as user_data; C frees it with box_free.
 using handler_fn = std::function<int(wsc_conn *, const cJSON *)>;
 inline void box_free(void *p) { delete static_cast<handler_fn *>(p); }
+// Called in a catch block: hands the exception's message to the C core,
+// which logs it with the failure ("handler for 'x' failed: <what()>").
+inline int failed(wsc_conn *c) noexcept {
+  try {
+    throw;
+  } catch (const std::exception &e) {
+    return wsc_conn_handler_failed(c, e.what());
+  } catch (...) {
+    return wsc_conn_handler_failed(c, "an exception that is not a std::exception");
+  }
+}
 inline int trampoline(wsc_conn *c, const cJSON *msg, void *ud) noexcept {
   try {
     return (*static_cast<handler_fn *>(ud))(c, msg);
   } catch (...) {
-    return -1;  // the C core sends Chanx's generic error and logs it
+    return failed(c);  // the C core sends Chanx's generic error and logs why
   }
 }
 
@@ -381,6 +392,7 @@ class consumer {
       conn cc(c);
       return (*static_cast<std::shared_ptr<hooks> *>(ud))->permit(cc);
     } catch (...) {
+      detail::failed(c);
       return 500;
     }
   }
@@ -397,6 +409,7 @@ class consumer {
       conn cc(c);
       return (*static_cast<std::shared_ptr<hooks> *>(ud))->auth(cc);
     } catch (...) {
+      detail::failed(c);
       return 500;
     }
   }
@@ -406,7 +419,7 @@ class consumer {
       (*static_cast<std::shared_ptr<hooks> *>(ud))->connect(cc);
       return 0;
     } catch (...) {
-      return -1;  // closes the connection (1011)
+      return detail::failed(c);  // closes the connection (1011), logs why
     }
   }
   static void disconnect_tr(wsc_conn *c, int code, void *ud) noexcept {

@@ -247,6 +247,16 @@ void wsc__conn_send_completion(wsc_conn *c, wsc__completion which) {
     wsc__conn_queue(c, c->srv->completion[which]);
 }
 
+/* ---- handler failures --------------------------------------------------- */
+
+void wsc__conn_reason_reset(wsc_conn *c) { c->srv->errmsg[0] = '\0'; }
+
+const char *wsc__conn_failure(wsc_conn *c, int rc, char *buf, size_t len) {
+  if (c->srv->errmsg[0]) return c->srv->errmsg;
+  snprintf(buf, len, "returned %d", rc);
+  return buf;
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static int join(wsc_conn *c, const char *group) {
@@ -292,6 +302,7 @@ int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
                           wsc__http_status_text(st));
     return 0;
   }
+  wsc__conn_reason_reset(c);
   for (size_t i = 0; i < c->consumer->ngroups; i++) {
     if ((rc = join(c, c->consumer->groups[i])) && rc != WSC_EEXIST) {
       CONN_LOG(c, WSC_LOG_ERROR, "%s: cannot join group '%s': %s", c->channel,
@@ -301,8 +312,12 @@ int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
     }
   }
   const wsc_consumer_hooks *hk = &c->consumer->hooks;
-  if (hk->on_connect && hk->on_connect(c, c->consumer->hooks_ud) < 0)
+  if (hk->on_connect && (rc = hk->on_connect(c, c->consumer->hooks_ud)) < 0) {
+    char buf[32];
+    CONN_LOG(c, WSC_LOG_ERROR, "%s: on_connect failed: %s; closing (1011)",
+             c->channel, wsc__conn_failure(c, rc, buf, sizeof buf));
     wsc__conn_start_close(c, 1011, "connection setup failed");
+  }
   return 0;
 }
 
@@ -624,6 +639,11 @@ int wsc_conn_group_discard(wsc_conn *c, const char *group) {
     return rc;
   }
   return WSC_ENOTFOUND;
+}
+
+int wsc_conn_handler_failed(wsc_conn *c, const char *reason) {
+  LOOP_ONLY(c);
+  return wsc__server_fail(c->srv, WSC_EHANDLER, "%s", reason ? reason : "");
 }
 
 int wsc_conn_close(wsc_conn *c, int code, const char *reason) {

@@ -125,5 +125,12 @@ void wsc__conn_deliver_event(wsc_conn *c, const cJSON *event);
 
 /* Close without checks (server shutdown, protocol errors). */
 void wsc__conn_start_close(wsc_conn *c, int code, const char *reason);
+/* Before a handler or hook runs, so that the reason its failure is logged
+ * with is the one it gave (wsc_conn_handler_failed) or a library call inside
+ * it recorded, never an earlier failure's. */
+void wsc__conn_reason_reset(wsc_conn *c);
+/* Why the handler or hook that returned `rc` failed: the recorded reason,
+ * else "returned <rc>" written to `buf`. */
+const char *wsc__conn_failure(wsc_conn *c, int rc, char *buf, size_t len);
 
 #endif

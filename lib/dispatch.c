@@ -111,12 +111,16 @@ static void dispatch_object(wsc_conn *c, cJSON *msg) {
   const char *tag = printed ? printed : action->valuestring;
   const wsc__handler *h = printed ? NULL : wsc__handler_find(&cons->actions, tag);
   if (h) {
-    if (validate(c, h, msg, tag) == 0 && h->fn(c, msg, h->user_data) < 0) {
-      char buf[256];
-      snprintf(buf, sizeof buf, "Failed to process message for %s", tag);
-      CONN_LOG(c, WSC_LOG_ERROR, "%s: handler for '%s' failed", c->channel,
-               tag);
-      wsc__conn_send_owned(c, wsc__msg_detail_error(buf));
+    if (validate(c, h, msg, tag) == 0) {
+      wsc__conn_reason_reset(c);
+      int rc = h->fn(c, msg, h->user_data);
+      if (rc < 0) {
+        char buf[256], why[32];
+        snprintf(buf, sizeof buf, "Failed to process message for %s", tag);
+        CONN_LOG(c, WSC_LOG_ERROR, "%s: handler for '%s' failed: %s",
+                 c->channel, tag, wsc__conn_failure(c, rc, why, sizeof why));
+        wsc__conn_send_owned(c, wsc__msg_detail_error(buf));
+      }
     }
   } else if (!printed && strcmp(tag, "ping") == 0) {
     wsc__conn_send_owned(c, wsc__msg_reply("pong", NULL));
@@ -285,9 +289,13 @@ void wsc__conn_deliver_event(wsc_conn *c, const cJSON *event) {
              "consumer '%s' has no event handler for '%s'; event dropped",
              c->consumer->name, action);
   } else if (!h->input || (own = checked_event(c, h, event))) {
-    if (h->fn(c, own ? own : event, h->user_data) < 0)
-      CONN_LOG(c, WSC_LOG_ERROR, "%s: event handler for '%s' failed",
-               c->channel, action);
+    wsc__conn_reason_reset(c);
+    int rc = h->fn(c, own ? own : event, h->user_data);
+    if (rc < 0) {
+      char why[32];
+      CONN_LOG(c, WSC_LOG_ERROR, "%s: event handler for '%s' failed: %s",
+               c->channel, action, wsc__conn_failure(c, rc, why, sizeof why));
+    }
   }
   cJSON_Delete(own);
   wsc__conn_send_completion(c, WSC__EVENT_COMPLETE);

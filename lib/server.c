@@ -321,6 +321,7 @@ static int authorize(wsc_conn *c) {
   const wsc_consumer_hooks *h = &cons->hooks;
   int st = 0;
   c->in_handshake = 1;
+  wsc__conn_reason_reset(c);
   if (cons->jwt_secret) st = jwt_login(c);
   if (!st && h->authenticate) st = as_status(h->authenticate(c, cons->hooks_ud));
   if (!st && h->permit) st = as_status(h->permit(c, cons->hooks_ud));
@@ -380,8 +381,11 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   int st = authorize(c);
   if (st) {
     const char *why = c->refused_detail ? c->refused_detail : "";
-    SRV_LOG(srv, WSC_LOG_INFO, "%s from %s: refused (%d%s%s)", uri, c->peer, st,
-            why[0] ? ": " : "", why);
+    /* A server error's cause is for the log only, never the client. */
+    const char *cause = st >= 500 ? srv->errmsg : "";
+    SRV_LOG(srv, st >= 500 ? WSC_LOG_ERROR : WSC_LOG_INFO,
+            "%s from %s: refused (%d%s%s)%s%s", uri, c->peer, st,
+            why[0] ? ": " : "", why, cause[0] ? ": " : "", cause);
     if (!cons->send_auth_message) {
       char detail[WSC__REFUSAL_MAX];
       snprintf(detail, sizeof detail, "%s", why);

@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <cstring>
+#include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "cpp_messages.hpp"
@@ -344,4 +346,80 @@ TEST(Server, AuthenticationHooks) {
   wst_close(a, 1000);
   sender.stop();
   t.join();
+}
+
+// An exception thrown by a handler or hook: the client sees what it saw
+// before (Chanx's generic error, a 1011 close, a 500 refusal), and the
+// server's log line says what the exception said.
+
+namespace {
+std::mutex log_mu;
+std::string log_text;
+void capture(wsc_log_level, const char *, const char *msg, void *) {
+  std::lock_guard<std::mutex> g(log_mu);
+  log_text += msg;
+  log_text += '\n';
+}
+// Waits up to 5 s for the log to hold `needle`.
+bool logged(const std::string &needle) {
+  for (int i = 0; i < 500; i++) {
+    {
+      std::lock_guard<std::mutex> g(log_mu);
+      if (log_text.find(needle) != std::string::npos) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard<std::mutex> g(log_mu);
+  ADD_FAILURE() << "not in the log: " << needle << "\nlog:\n" << log_text;
+  return false;
+}
+}  // namespace
+
+TEST(Server, ExceptionsReachTheLog) {
+  Served s([](uv_loop_t *loop) {
+    wsc::consumer<> chat("chat");
+    chat.on([](wsc::conn &, const Boom &) -> ChatNotification {
+      throw std::runtime_error("the ledger is locked");
+    });
+    chat.on([](wsc::conn &, const Count &) -> Counted { throw 42; });
+    chat.on([](wsc::conn &c, const WhoAmI &) { c.group_add("no spaces"); });
+    wsc::consumer<> setup("setup");
+    setup.on_connect([](wsc::conn &) { throw std::runtime_error("no session for this user"); });
+    wsc::consumer<> guarded("guarded");
+    guarded.authenticate([](wsc::conn &) -> int { throw std::runtime_error("the key store is down"); });
+    wsc::server::options o = opts(loop);
+    o.config = "{\"routes\":[{\"path\":\"/ws/chat\",\"consumer\":\"chat\"},"
+               "{\"path\":\"/ws/setup\",\"consumer\":\"setup\"},"
+               "{\"path\":\"/ws/guarded\",\"consumer\":\"guarded\"}]}";
+    o.logger = capture;
+    o.log_level = WSC_LOG_INFO;
+    return wsc::server(o, chat, setup, guarded);
+  });
+  wst_client *c = wst_open(s.port(), "/ws/chat");
+  wst_send_text(c, "{\"action\":\"boom\",\"payload\":null}");
+  EXPECT_EQ(recv(c), "{\"action\":\"error\",\"payload\":{\"detail\":\"Failed to process "
+                     "message for boom\"}}");
+  EXPECT_TRUE(logged("handler for 'boom' failed: the ledger is locked"));
+  wst_send_text(c, "{\"action\":\"count\",\"payload\":null}");
+  EXPECT_EQ(recv(c), "{\"action\":\"error\",\"payload\":{\"detail\":\"Failed to process "
+                     "message for count\"}}");
+  EXPECT_TRUE(logged("handler for 'count' failed: an exception that is not a std::exception"));
+  // The wrapper's own exception carries the library's reason.
+  wst_send_text(c, "{\"action\":\"whoami\",\"payload\":null}");
+  EXPECT_EQ(recv(c), "{\"action\":\"error\",\"payload\":{\"detail\":\"Failed to process "
+                     "message for whoami\"}}");
+  EXPECT_TRUE(logged("handler for 'whoami' failed: group_add: WSC_EBADNAME (invalid channel or "
+                     "group name): invalid group name 'no spaces'"));
+  wst_close(c, 1000);
+
+  wst_client *d = wst_open(s.port(), "/ws/setup");
+  EXPECT_EQ(wst_wait_close(d, 5000), 1011);
+  EXPECT_TRUE(logged("on_connect failed: no session for this user; closing (1011)"));
+  wst_close(d, 0);
+
+  int status = 0;
+  EXPECT_EQ(wst_connect(s.port(), "/ws/guarded", nullptr, &status), nullptr);
+  EXPECT_EQ(status, 500);
+  EXPECT_TRUE(logged("refused (500): the key store is down"));
+  // The client was told nothing of it.
 }

@@ -127,6 +127,18 @@ WSC_API int wsc_conn_broadcast_event(wsc_conn *c, const char *json, size_t len,
 WSC_API int wsc_conn_group_add(wsc_conn *c, const char *group);
 WSC_API int wsc_conn_group_discard(wsc_conn *c, const char *group);
 
+/* Says why the handler or hook now running for `c` fails, for the server's
+ * log line about the failure ("handler for 'x' failed: <reason>"), and
+ * returns WSC_EHANDLER, so a handler can end with
+ * `return wsc_conn_handler_failed(c, "the database is unavailable");`.
+ * Without it the log line gives the reason recorded by the library call that
+ * failed inside the handler, if one did (wsc_server_errmsg), or the value
+ * returned. The reason is for the log only: the client still gets Chanx's
+ * generic error, the 1011 close of a failed on_connect, or the refusal of a
+ * failed authenticate or permit. Returns WSC_EINVAL (c NULL), WSC_ETHREAD.
+ * Since: 0.4 */
+WSC_API int wsc_conn_handler_failed(wsc_conn *c, const char *reason);
+
 /* Close the connection with a WebSocket close `code` (1000, or 3000-4999)
  * and a `reason` (at most 123 bytes; may be NULL) after the frames already
  * queued for it are sent. on_disconnect runs later, from the loop.

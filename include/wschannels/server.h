@@ -71,8 +71,9 @@ WSC_API uv_loop_t *wsc_server_get_loop(const wsc_server *srv);
 /* The number of open WebSocket connections. */
 WSC_API size_t wsc_server_connection_count(const wsc_server *srv);
 
-/* The last error's message on this server ("" if none). Returns borrowed,
- * valid until the next call on this server. */
+/* The last error's message on this server ("" if none; emptied as each
+ * handler or hook starts). Returns borrowed, valid until the next call on
+ * this server. */
 WSC_API const char *wsc_server_errmsg(const wsc_server *srv);
 
 /* User data, never read by the library. */

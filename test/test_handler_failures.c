@@ -1,0 +1,190 @@
+/* What the client and the server's log see when a handler or hook fails:
+ * the client gets Chanx's generic error (or the close the failure causes)
+ * and never the reason; the log line names the handler and says why, in the
+ * handler's own words (wsc_conn_handler_failed) or those of the library call
+ * that failed inside it, and never repeats an earlier failure's reason. */
+#include <stdlib.h>
+
+#include <uv.h>
+
+#include "helpers/check.h"
+#include "helpers/server_thread.h"
+#include "helpers/ws_client.h"
+
+static wst_server *srv;
+
+/* ---- the server's log --------------------------------------------------- */
+
+static uv_mutex_t log_mu;
+static char log_buf[1 << 16];
+
+static void capture(wsc_log_level level, const char *sub, const char *msg,
+                    void *ud) {
+  (void)sub, (void)ud;
+  uv_mutex_lock(&log_mu);
+  size_t n = strlen(log_buf);
+  snprintf(log_buf + n, sizeof log_buf - n, "%s %s\n",
+           level == WSC_LOG_ERROR ? "ERROR" : "other", msg);
+  uv_mutex_unlock(&log_mu);
+}
+
+/* Waits up to 5 s for a log line holding `needle`; returns a copy of it. */
+static char *log_line(const char *needle) {
+  for (int i = 0; i < 500; i++) {
+    uv_mutex_lock(&log_mu);
+    const char *at = strstr(log_buf, needle);
+    char *line = NULL;
+    if (at) {
+      const char *start = at, *end = strchr(at, '\n');
+      while (start > log_buf && start[-1] != '\n') start--;
+      line = strndup(start, (size_t)(end - start));
+    }
+    uv_mutex_unlock(&log_mu);
+    if (line) return line;
+    uv_sleep(10);
+  }
+  CHECK_CONTAINS(log_buf, needle); /* fails, showing the log */
+  return NULL;
+}
+
+static void clear_log(void) {
+  uv_mutex_lock(&log_mu);
+  log_buf[0] = '\0';
+  uv_mutex_unlock(&log_mu);
+}
+
+/* ---- handlers and hooks ------------------------------------------------- */
+
+static int on_says_why(wsc_conn *c, const cJSON *msg, void *ud) {
+  (void)msg, (void)ud;
+  return wsc_conn_handler_failed(c, "the database is unavailable");
+}
+
+static int on_bad_join(wsc_conn *c, const cJSON *msg, void *ud) {
+  (void)msg, (void)ud;
+  return wsc_conn_group_add(c, "no spaces allowed");
+}
+
+static int on_minus_one(wsc_conn *c, const cJSON *msg, void *ud) {
+  (void)c, (void)msg, (void)ud;
+  return -1;
+}
+
+static int on_fail_event(wsc_conn *c, const cJSON *msg, void *ud) {
+  (void)msg, (void)ud;
+  return wsc_conn_handler_failed(c, "cannot store the event");
+}
+
+static int on_send_event_to_self(wsc_conn *c, const cJSON *msg, void *ud) {
+  (void)msg, (void)ud;
+  static const char ev[] = "{\"action\":\"store\",\"payload\":null}";
+  return wsc_conn_send_event(c, wsc_conn_get_channel(c), ev, sizeof ev - 1);
+}
+
+static int refuse_setup(wsc_conn *c, void *ud) {
+  (void)ud;
+  return wsc_conn_handler_failed(c, "no session for this user");
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_reason_given_by_the_handler(void) {
+  wst_client *c = wst_open(wst_port(srv), "/ws/failing");
+  wst_send_text(c, "{\"action\":\"says_why\"}");
+  wst_expect(c, "{\"action\":\"error\",\"payload\":{\"detail\":"
+                "\"Failed to process message for says_why\"}}");
+  char *line = log_line("handler for 'says_why' failed");
+  CHECK_CONTAINS(line, "ERROR specific..inmemory!");
+  CHECK_CONTAINS(line, "handler for 'says_why' failed: the database is unavailable");
+  free(line);
+  /* The connection goes on. */
+  wst_send_text(c, "{\"action\":\"ping\"}");
+  wst_expect(c, "{\"action\":\"pong\",\"payload\":null}");
+  wst_close(c, 1000);
+}
+
+static void test_reason_of_the_library_call_that_failed(void) {
+  wst_client *c = wst_open(wst_port(srv), "/ws/failing");
+  wst_send_text(c, "{\"action\":\"bad_join\"}");
+  wst_expect(c, "{\"action\":\"error\",\"payload\":{\"detail\":"
+                "\"Failed to process message for bad_join\"}}");
+  char *line = log_line("handler for 'bad_join' failed");
+  CHECK_CONTAINS(line, "failed: invalid group name 'no spaces allowed'");
+  free(line);
+  wst_close(c, 1000);
+}
+
+static void test_no_reason_never_reuses_an_earlier_one(void) {
+  wst_client *c = wst_open(wst_port(srv), "/ws/failing");
+  wst_send_text(c, "{\"action\":\"says_why\"}");
+  free(wst_recv(c, 5000));
+  free(log_line("handler for 'says_why' failed"));
+  wst_send_text(c, "{\"action\":\"minus_one\"}");
+  wst_expect(c, "{\"action\":\"error\",\"payload\":{\"detail\":"
+                "\"Failed to process message for minus_one\"}}");
+  char *line = log_line("handler for 'minus_one' failed");
+  CHECK_CONTAINS(line, "handler for 'minus_one' failed: returned -1");
+  CHECK(strstr(line, "database") == NULL);
+  free(line);
+  wst_close(c, 1000);
+}
+
+static void test_event_handler_failure_is_logged_with_its_reason(void) {
+  wst_client *c = wst_open(wst_port(srv), "/ws/failing");
+  wst_send_text(c, "{\"action\":\"event_to_self\"}");
+  char *line = log_line("event handler for 'store' failed");
+  CHECK_CONTAINS(line, "event handler for 'store' failed: cannot store the event");
+  free(line);
+  /* As in Chanx, a failing event handler tells the client nothing. */
+  CHECK(wst_silent(c, 100));
+  wst_close(c, 1000);
+}
+
+static void test_on_connect_failure_closes_and_is_logged(void) {
+  wst_client *c = wst_open(wst_port(srv), "/ws/nosetup");
+  CHECK_EQ(wst_wait_close(c, 5000), 1011);
+  CHECK_STREQ(wst_close_reason(c), "connection setup failed");
+  char *line = log_line("on_connect failed");
+  CHECK_CONTAINS(line, "ERROR specific..inmemory!");
+  CHECK_CONTAINS(line, "on_connect failed: no session for this user");
+  free(line);
+  wst_close(c, 0);
+}
+
+static void test_reason_outside_a_handler_thread(void) {
+  /* Not on the loop thread: refused, as every wsc_conn_ call is. */
+  CHECK_EQ(wsc_conn_handler_failed(NULL, "x"), WSC_EINVAL);
+}
+
+int main(void) {
+  uv_mutex_init(&log_mu);
+  wsc_set_default_logger(capture, WSC_LOG_INFO, NULL);
+  wsc_consumer *failing, *nosetup;
+  CHECK_OK(wsc_consumer_new("failing", &failing));
+  CHECK_OK(wsc_consumer_on(failing, "says_why", on_says_why, NULL, NULL));
+  CHECK_OK(wsc_consumer_on(failing, "bad_join", on_bad_join, NULL, NULL));
+  CHECK_OK(wsc_consumer_on(failing, "minus_one", on_minus_one, NULL, NULL));
+  CHECK_OK(wsc_consumer_on(failing, "event_to_self", on_send_event_to_self,
+                           NULL, NULL));
+  CHECK_OK(wsc_consumer_on_event(failing, "store", on_fail_event, NULL, NULL));
+  CHECK_OK(wsc_consumer_new("nosetup", &nosetup));
+  wsc_consumer_hooks h;
+  wsc_consumer_hooks_init(&h);
+  h.on_connect = refuse_setup;
+  CHECK_OK(wsc_consumer_set_hooks(nosetup, &h, NULL, NULL));
+  wsc_consumer *cs[] = {failing, nosetup};
+  srv = wst_server_start(
+      "{\"routes\":[{\"path\":\"/ws/failing\",\"consumer\":\"failing\"},"
+      "{\"path\":\"/ws/nosetup\",\"consumer\":\"nosetup\"}]}",
+      cs, 2);
+  RUN(test_reason_given_by_the_handler);
+  RUN(test_reason_of_the_library_call_that_failed);
+  RUN(test_no_reason_never_reuses_an_earlier_one);
+  RUN(test_event_handler_failure_is_logged_with_its_reason);
+  RUN(test_on_connect_failure_closes_and_is_logged);
+  RUN(test_reason_outside_a_handler_thread);
+  clear_log();
+  wst_server_stop(srv);
+  uv_mutex_destroy(&log_mu);
+  return 0;
+}
