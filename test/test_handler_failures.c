@@ -88,12 +88,23 @@ static int refuse_setup(wsc_conn *c, void *ud) {
 
 /* ---- tests -------------------------------------------------------------- */
 
+/* Sends {"action": action}, expects Chanx's generic error for it, and returns
+ * the server's log line about the failure. */
+static char *fail_action(wst_client *c, const char *action) {
+  char msg[128], want[192], needle[128];
+  snprintf(msg, sizeof msg, "{\"action\":\"%s\"}", action);
+  snprintf(want, sizeof want,
+           "{\"action\":\"error\",\"payload\":{\"detail\":"
+           "\"Failed to process message for %s\"}}", action);
+  snprintf(needle, sizeof needle, "handler for '%s' failed", action);
+  wst_send_text(c, msg);
+  wst_expect(c, want);
+  return log_line(needle);
+}
+
 static void test_reason_given_by_the_handler(void) {
   wst_client *c = wst_open(wst_port(srv), "/ws/failing");
-  wst_send_text(c, "{\"action\":\"says_why\"}");
-  wst_expect(c, "{\"action\":\"error\",\"payload\":{\"detail\":"
-                "\"Failed to process message for says_why\"}}");
-  char *line = log_line("handler for 'says_why' failed");
+  char *line = fail_action(c, "says_why");
   CHECK_CONTAINS(line, "ERROR specific..inmemory!");
   CHECK_CONTAINS(line, "handler for 'says_why' failed: the database is unavailable");
   free(line);
@@ -105,10 +116,7 @@ static void test_reason_given_by_the_handler(void) {
 
 static void test_reason_of_the_library_call_that_failed(void) {
   wst_client *c = wst_open(wst_port(srv), "/ws/failing");
-  wst_send_text(c, "{\"action\":\"bad_join\"}");
-  wst_expect(c, "{\"action\":\"error\",\"payload\":{\"detail\":"
-                "\"Failed to process message for bad_join\"}}");
-  char *line = log_line("handler for 'bad_join' failed");
+  char *line = fail_action(c, "bad_join");
   CHECK_CONTAINS(line, "failed: invalid group name 'no spaces allowed'");
   free(line);
   wst_close(c, 1000);
@@ -116,13 +124,8 @@ static void test_reason_of_the_library_call_that_failed(void) {
 
 static void test_no_reason_never_reuses_an_earlier_one(void) {
   wst_client *c = wst_open(wst_port(srv), "/ws/failing");
-  wst_send_text(c, "{\"action\":\"says_why\"}");
-  free(wst_recv(c, 5000));
-  free(log_line("handler for 'says_why' failed"));
-  wst_send_text(c, "{\"action\":\"minus_one\"}");
-  wst_expect(c, "{\"action\":\"error\",\"payload\":{\"detail\":"
-                "\"Failed to process message for minus_one\"}}");
-  char *line = log_line("handler for 'minus_one' failed");
+  free(fail_action(c, "says_why"));
+  char *line = fail_action(c, "minus_one");
   CHECK_CONTAINS(line, "handler for 'minus_one' failed: returned -1");
   CHECK(strstr(line, "database") == NULL);
   free(line);
