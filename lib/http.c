@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "asyncapi.h"
+#include "message.h"
 #include "server.h"
 #include "wschannels/error.h"
 
@@ -138,6 +139,14 @@ static int static_file(const wsc_server *srv, const char *uri,
   return rc;
 }
 
+static int websocket_route(const wsc_server *srv, const char *uri) {
+  wsc__kv *params;
+  size_t n;
+  if (!wsc__router_match(&srv->router, uri, &params, &n)) return 0;
+  wsc__kv_free(params, n);
+  return 1;
+}
+
 int wsc__http_request(wsc_server *srv, struct lws *wsi, wsc__http_session *s,
                       const char *uri) {
   int status = 200, rc = 0;
@@ -158,13 +167,17 @@ int wsc__http_request(wsc_server *srv, struct lws *wsi, wsc__http_session *s,
     rc = put(s, &cap, doc->body, doc->len);
   } else if ((rc = static_file(srv, uri, s, &type)) == 1) {
     rc = 0;
-    status = 404;
+    status = websocket_route(srv, uri) ? 426 : 404;
   }
   if (rc) return -1;
   if (status != 200) {
-    char text[64];
+    char text[160];
     int n = snprintf(text, sizeof text, "%d %s\n", status,
-                     status == 404 ? "Not Found" : "Method Not Allowed");
+                     wsc__http_status_text(status));
+    if (status == 426) /* a browser's address bar, or curl */
+      n += snprintf(text + n, sizeof text - (size_t)n,
+                    "This path is a WebSocket endpoint: connect to it with a "
+                    "WebSocket client (ws:// or wss://).\n");
     size_t cap = 0;
     type = "text/plain";
     if (put(s, &cap, text, (size_t)n)) return -1;
@@ -174,6 +187,9 @@ int wsc__http_request(wsc_server *srv, struct lws *wsi, wsc__http_session *s,
   if (lws_add_http_common_headers(wsi, (unsigned)status, type, s->len, &p, end) ||
       lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                   (const unsigned char *)"no-store", 8, &p, end) ||
+      (status == 426 && /* RFC 9110: a 426 names the protocol to upgrade to */
+       lws_add_http_header_by_name(wsi, (const unsigned char *)"upgrade:",
+                                   (const unsigned char *)"websocket", 9, &p, end)) ||
       lws_finalize_write_http_header(wsi, start, &p, end))
     return 1;
   lws_callback_on_writable(wsi);

@@ -1,8 +1,9 @@
-/* Plain HTTP on the server's port. The AsyncAPI document from the C API: handler docs declared in C show up
- * as operations with their summaries, tags, schemas and replies; the config
- * moves, retitles or turns off what the server serves over HTTP; and
- * wsc_server_asyncapi returns the same document. Also: documents the
- * program registers, and files under http.static_dir (nothing outside). */
+/* Plain HTTP on the server's port. The AsyncAPI document from the C API:
+ * handler docs declared in C show up as operations with their summaries,
+ * tags, schemas and replies; the config moves, retitles or turns off what
+ * the server serves over HTTP; and wsc_server_asyncapi returns the same
+ * document. Also: documents the program registers, files under
+ * http.static_dir (nothing outside), and 426 for a WebSocket route. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -14,34 +15,11 @@
 #include "helpers/server_thread.h"
 #include "helpers/ws_client.h"
 
-/* GET `path` over a real socket; returns the whole response (malloc'd). */
+/* GET `path` with the Host header the documents are checked against. */
 static char *http_get(int port, const char *path) {
-  int fd = wst_tcp_connect(port);
-  CHECK(fd >= 0);
-  struct timeval tv = {5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  char req[512];
-  int n = snprintf(req, sizeof req,
-                   "GET %s HTTP/1.1\r\nHost: docs.example:%d\r\nConnection: "
-                   "close\r\n\r\n",
-                   path, port);
-  CHECK(write(fd, req, (size_t)n) == n);
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  ssize_t r;
-  while ((r = read(fd, buf + len, cap - len - 1)) > 0) {
-    len += (size_t)r;
-    if (len + 1 == cap) buf = realloc(buf, cap *= 2);
-  }
-  buf[len] = '\0';
-  close(fd);
-  return buf;
-}
-
-static int status_of(const char *resp) {
-  int st = 0;
-  sscanf(resp, "HTTP/1.1 %d", &st);
-  return st;
+  char host[64];
+  snprintf(host, sizeof host, "docs.example:%d", port);
+  return wst_http_get(port, path, host);
 }
 
 static cJSON *body_json(const char *resp) {
@@ -169,7 +147,7 @@ int main(void) {
   int port = wst_port(s);
   /* served under the configured path; the default one is a 404 */
   char *r = http_get(port, "/docs/api/schema/");
-  CHECK_EQ(status_of(r), 200);
+  CHECK_EQ(wst_http_status(r), 200);
   CHECK_CONTAINS(r, "content-type: application/json");
   cJSON *doc = body_json(r);
   char host[64];
@@ -185,12 +163,12 @@ int main(void) {
   cJSON_Delete(doc);
   free(r);
   r = http_get(port, "/docs/api/");
-  CHECK_EQ(status_of(r), 200);
+  CHECK_EQ(wst_http_status(r), 200);
   CHECK_CONTAINS(r, "<title>Shop &lt;API&gt;</title>"); /* escaped */
   CHECK_CONTAINS(r, "\"/docs/api/schema/\"");
   free(r);
   r = http_get(port, "/asyncapi/schema/");
-  CHECK_EQ(status_of(r), 404);
+  CHECK_EQ(wst_http_status(r), 404);
   free(r);
   wst_server_stop(s);
 
@@ -200,10 +178,10 @@ int main(void) {
       "{\"routes\":[{\"path\":\"/o\",\"consumer\":\"orders\"}],\"asyncapi\":false}",
       &c, 1);
   r = http_get(wst_port(s), "/asyncapi/schema/");
-  CHECK_EQ(status_of(r), 404);
+  CHECK_EQ(wst_http_status(r), 404);
   free(r);
   r = http_get(wst_port(s), "/asyncapi/");
-  CHECK_EQ(status_of(r), 404);
+  CHECK_EQ(wst_http_status(r), 404);
   free(r);
   wst_server_stop(s);
 
@@ -229,31 +207,38 @@ int main(void) {
   s = wst_server_start(cfg, &c, 1);
   port = wst_port(s);
   r = http_get(port, "/");
-  CHECK_EQ(status_of(r), 200);
+  CHECK_EQ(wst_http_status(r), 200);
   CHECK_CONTAINS(r, "content-type: text/html");
   CHECK_CONTAINS(r, "\r\n\r\n<h1>home</h1>");
   free(r);
   r = http_get(port, "/sub/app.js");
-  CHECK_EQ(status_of(r), 200);
+  CHECK_EQ(wst_http_status(r), 200);
   CHECK_CONTAINS(r, "content-type: text/javascript");
   free(r);
   const char *refused[] = {"/.secret", "/sub/../.secret", "/../etc/passwd",
                            "/missing.html", "/sub"};
   for (int i = 0; i < 5; i++) {
     r = http_get(port, refused[i]);
-    if (status_of(r) != 404) fprintf(stderr, "%s: %s\n", refused[i], r);
-    CHECK_EQ(status_of(r), 404);
+    if (wst_http_status(r) != 404) fprintf(stderr, "%s: %s\n", refused[i], r);
+    CHECK_EQ(wst_http_status(r), 404);
     free(r);
   }
+  /* A WebSocket route asked for over plain HTTP (a browser's address bar,
+   * curl) says what it is instead of "Not Found". */
+  r = http_get(port, "/o?x=1");
+  CHECK_EQ(wst_http_status(r), 426);
+  CHECK_CONTAINS(r, "upgrade: websocket\r\n");
+  CHECK_CONTAINS(r, "\r\n\r\n426 Upgrade Required\nThis path is a WebSocket endpoint");
+  free(r);
   wst_call(s, add_status, NULL);
   r = http_get(port, "/status.json");
-  CHECK_EQ(status_of(r), 200);
+  CHECK_EQ(wst_http_status(r), 200);
   CHECK_CONTAINS(r, "content-type: application/json");
   CHECK_CONTAINS(r, "\r\n\r\n{\"mode\":\"memory\"}");
   free(r);
   /* the AsyncAPI paths still come first */
   r = http_get(port, "/asyncapi/schema/");
-  CHECK_EQ(status_of(r), 200);
+  CHECK_EQ(wst_http_status(r), 200);
   free(r);
   wst_server_stop(s);
   for (int i = 0; i < 3; i++) {

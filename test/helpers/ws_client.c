@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -291,3 +292,33 @@ void wst_close(wst_client *c, int code) {
 }
 
 int wst_fd(const wst_client *c) { return c->fd; }
+
+char *wst_http_get(int port, const char *path, const char *host) {
+  int fd = wst_tcp_connect(port);
+  if (fd < 0) return strdup("");
+  struct timeval tv = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char req[1024], local[32];
+  if (!host) snprintf(local, sizeof local, "127.0.0.1:%d", port), host = local;
+  int n = snprintf(req, sizeof req,
+                   "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+                   path, host);
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  if (write(fd, req, (size_t)n) == n) {
+    ssize_t r;
+    while ((r = read(fd, buf + len, cap - len - 1)) > 0) {
+      len += (size_t)r;
+      if (len + 1 == cap) buf = realloc(buf, cap *= 2);
+    }
+  }
+  buf[len] = '\0';
+  close(fd);
+  return buf;
+}
+
+int wst_http_status(const char *response) {
+  int st = 0;
+  sscanf(response, "HTTP/1.1 %d", &st);
+  return st;
+}

@@ -19,6 +19,11 @@ wst_client *wst_connect_opt(int port, const char *path, const char *headers,
 /* A plain TCP connection to 127.0.0.1:`port` (for raw HTTP and hostile
  * bytes), or -1. */
 int wst_tcp_connect(int port);
+/* A plain HTTP GET of `path` with `host` as the Host header (NULL:
+ * 127.0.0.1:port); returns the whole response (malloc'd; free it). */
+char *wst_http_get(int port, const char *path, const char *host);
+/* The status of an HTTP response, or 0. */
+int wst_http_status(const char *response);
 /* As wst_connect, but aborts the test unless the upgrade succeeds. */
 wst_client *wst_open(int port, const char *path);
 
