@@ -427,6 +427,7 @@ class consumer {
       conn cc(c);
       (*static_cast<std::shared_ptr<hooks> *>(ud))->disconnect(cc, code);
     } catch (...) {
+      detail::failed(c);  // logged by the C core
     }
   }
   consumer &rehook() {

@@ -341,9 +341,15 @@ void wsc__conn_on_closed(wsc_conn *c, int notify) {
   /* CLOSING during the hook: the client is gone (sends to it fail) but the
    * hook may still broadcast, as Chanx's leave notices do. */
   c->state = WSC__CONN_CLOSING;
-  if (notify && hk->on_disconnect && !c->refused_status)
+  if (notify && hk->on_disconnect && !c->refused_status) {
+    wsc__conn_reason_reset(c);
     hk->on_disconnect(c, c->close_code ? c->close_code : 1006,
                       c->consumer->hooks_ud);
+    /* It returns nothing: a reason recorded during it is its failure. */
+    if (srv->errmsg[0])
+      CONN_LOG(c, WSC_LOG_ERROR, "%s: on_disconnect failed: %s", c->channel,
+               srv->errmsg);
+  }
   c->state = WSC__CONN_CLOSED;
   for (size_t i = 0; i < c->ngroups; i++)
     wsc__layer_group_discard(c->layer, c->groups[i], c->channel);

@@ -383,6 +383,7 @@ TEST(Server, ExceptionsReachTheLog) {
     });
     chat.on([](wsc::conn &, const Count &) -> Counted { throw 42; });
     chat.on([](wsc::conn &c, const WhoAmI &) { c.group_add("no spaces"); });
+    chat.on_disconnect([](wsc::conn &, int) { throw std::runtime_error("the audit log is full"); });
     wsc::consumer<> setup("setup");
     setup.on_connect([](wsc::conn &) { throw std::runtime_error("no session for this user"); });
     wsc::consumer<> guarded("guarded");
@@ -411,6 +412,7 @@ TEST(Server, ExceptionsReachTheLog) {
   EXPECT_TRUE(logged("handler for 'whoami' failed: group_add: WSC_EBADNAME (invalid channel or "
                      "group name): invalid group name 'no spaces'"));
   wst_close(c, 1000);
+  EXPECT_TRUE(logged("on_disconnect failed: the audit log is full"));
 
   wst_client *d = wst_open(s.port(), "/ws/setup");
   EXPECT_EQ(wst_wait_close(d, 5000), 1011);

@@ -86,6 +86,11 @@ static int refuse_setup(wsc_conn *c, void *ud) {
   return wsc_conn_handler_failed(c, "no session for this user");
 }
 
+static void record_visit(wsc_conn *c, int code, void *ud) {
+  (void)code, (void)ud;
+  wsc_conn_handler_failed(c, "cannot record the visit");
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 /* Sends {"action": action}, expects Chanx's generic error for it, and returns
@@ -154,6 +159,16 @@ static void test_on_connect_failure_closes_and_is_logged(void) {
   wst_close(c, 0);
 }
 
+static void test_on_disconnect_failure_is_logged(void) {
+  wst_client *c = wst_open(wst_port(srv), "/ws/failing");
+  wst_send_text(c, "{\"action\":\"ping\"}");
+  wst_expect(c, "{\"action\":\"pong\",\"payload\":null}");
+  wst_close(c, 1000);
+  char *line = log_line("on_disconnect failed");
+  CHECK_CONTAINS(line, "on_disconnect failed: cannot record the visit");
+  free(line);
+}
+
 static void test_reason_outside_a_handler_thread(void) {
   /* Not on the loop thread: refused, as every wsc_conn_ call is. */
   CHECK_EQ(wsc_conn_handler_failed(NULL, "x"), WSC_EINVAL);
@@ -170,6 +185,10 @@ int main(void) {
   CHECK_OK(wsc_consumer_on(failing, "event_to_self", on_send_event_to_self,
                            NULL, NULL));
   CHECK_OK(wsc_consumer_on_event(failing, "store", on_fail_event, NULL, NULL));
+  wsc_consumer_hooks leave;
+  wsc_consumer_hooks_init(&leave);
+  leave.on_disconnect = record_visit;
+  CHECK_OK(wsc_consumer_set_hooks(failing, &leave, NULL, NULL));
   CHECK_OK(wsc_consumer_new("nosetup", &nosetup));
   wsc_consumer_hooks h;
   wsc_consumer_hooks_init(&h);
@@ -185,6 +204,7 @@ int main(void) {
   RUN(test_no_reason_never_reuses_an_earlier_one);
   RUN(test_event_handler_failure_is_logged_with_its_reason);
   RUN(test_on_connect_failure_closes_and_is_logged);
+  RUN(test_on_disconnect_failure_is_logged);
   RUN(test_reason_outside_a_handler_thread);
   clear_log();
   wst_server_stop(srv);

@@ -36,7 +36,9 @@ typedef int (*wsc_auth_fn)(wsc_conn *conn, void *user_data);
 typedef int (*wsc_connect_fn)(wsc_conn *conn, void *user_data);
 
 /* Runs once when an opened connection closes, before it leaves its groups.
- * `close_code` is the WebSocket close code seen (1006 if none). */
+ * `close_code` is the WebSocket close code seen (1006 if none). A failure
+ * recorded while it runs (wsc_conn_handler_failed, or a library call that
+ * failed) is logged at ERROR ("on_disconnect failed: ..."). */
 typedef void (*wsc_disconnect_fn)(wsc_conn *conn, int close_code,
                                   void *user_data);
 
