@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-
 #include "helpers/check.h"
+#include "helpers/log_capture.h"
 #include "helpers/server_thread.h"
 #include "helpers/whoami.h"
 #include "helpers/ws_client.h"
@@ -86,27 +85,6 @@ static wsc_consumer *consumer(const char *name, int with_auth) {
     CHECK_OK(wsc_consumer_set_hooks(c, &h, NULL, NULL));
   }
   return c;
-}
-
-/* ---- captured log lines --------------------------------------------------- */
-
-static uv_mutex_t log_mu;
-static char log_buf[1 << 16];
-
-static void capture(wsc_log_level level, const char *sub, const char *msg,
-                    void *ud) {
-  (void)level, (void)sub, (void)ud;
-  uv_mutex_lock(&log_mu);
-  size_t n = strlen(log_buf);
-  snprintf(log_buf + n, sizeof log_buf - n, "%s\n", msg);
-  uv_mutex_unlock(&log_mu);
-}
-
-static int logged(const char *needle) {
-  uv_mutex_lock(&log_mu);
-  int found = strstr(log_buf, needle) != NULL;
-  uv_mutex_unlock(&log_mu);
-  return found;
 }
 
 /* ---- the tests ------------------------------------------------------------ */
@@ -247,14 +225,14 @@ static void test_logging(int port) {
   wst_send_text(a, "{\"action\":\"ping\",\"payload\":\"quiet\"}");
   wst_expect(a, "{\"action\":\"pong\",\"payload\":null}");
   wst_close(a, 1000);
-  CHECK(logged("Websocket received: {\"action\":\"echo\",\"payload\":\"log-me\"}"));
-  CHECK(logged("Websocket sent: {\"action\":\"echo\",\"payload\":\"log-me\"}"));
-  CHECK(logged("logged ")); /* lines name the consumer */
+  CHECK(wst_logged("Websocket received: {\"action\":\"echo\",\"payload\":\"log-me\"}"));
+  CHECK(wst_logged("Websocket sent: {\"action\":\"echo\",\"payload\":\"log-me\"}"));
+  CHECK(wst_logged("logged ")); /* lines name the consumer */
   /* ignored actions (both ways) are not logged */
-  CHECK(!logged("quiet"));
-  CHECK(!logged("\"pong\""));
+  CHECK(!wst_logged("quiet"));
+  CHECK(!wst_logged("\"pong\""));
   /* consumers without the option log no frames */
-  CHECK(!logged("\"payload\":1}"));
+  CHECK(!wst_logged("\"payload\":1}"));
 }
 
 static void test_config_checks(void) {
@@ -286,8 +264,7 @@ static void test_config_checks(void) {
 }
 
 int main(void) {
-  uv_mutex_init(&log_mu);
-  wsc_set_default_logger(capture, WSC_LOG_INFO, NULL);
+  wsc_set_default_logger(wst_log_capture, WSC_LOG_INFO, NULL);
   test_config_checks();
 
   wsc_consumer_options opt;

@@ -7,9 +7,7 @@
 
 #include <atomic>
 #include <cstring>
-#include <chrono>
 #include <future>
-#include <mutex>
 #include <thread>
 
 #include "cpp_messages.hpp"
@@ -17,6 +15,7 @@
 extern "C" {
 #include "helpers/ws_client.h"
 }
+#include "helpers/log_capture.h"
 
 namespace {
 
@@ -353,25 +352,10 @@ TEST(Server, AuthenticationHooks) {
 // server's log line says what the exception said.
 
 namespace {
-std::mutex log_mu;
-std::string log_text;
-void capture(wsc_log_level, const char *, const char *msg, void *) {
-  std::lock_guard<std::mutex> g(log_mu);
-  log_text += msg;
-  log_text += '\n';
-}
-// Waits up to 5 s for the log to hold `needle`.
 bool logged(const std::string &needle) {
-  for (int i = 0; i < 500; i++) {
-    {
-      std::lock_guard<std::mutex> g(log_mu);
-      if (log_text.find(needle) != std::string::npos) return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  std::lock_guard<std::mutex> g(log_mu);
-  ADD_FAILURE() << "not in the log: " << needle << "\nlog:\n" << log_text;
-  return false;
+  char *line = wst_log_line(needle.c_str(), 5000);
+  free(line);
+  return line != nullptr;
 }
 }  // namespace
 
@@ -392,7 +376,7 @@ TEST(Server, ExceptionsReachTheLog) {
     o.config = "{\"routes\":[{\"path\":\"/ws/chat\",\"consumer\":\"chat\"},"
                "{\"path\":\"/ws/setup\",\"consumer\":\"setup\"},"
                "{\"path\":\"/ws/guarded\",\"consumer\":\"guarded\"}]}";
-    o.logger = capture;
+    o.logger = wst_log_capture;
     o.log_level = WSC_LOG_INFO;
     return wsc::server(o, chat, setup, guarded);
   });

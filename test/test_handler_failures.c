@@ -5,52 +5,18 @@
  * that failed inside it, and never repeats an earlier failure's reason. */
 #include <stdlib.h>
 
-#include <uv.h>
-
 #include "helpers/check.h"
+#include "helpers/log_capture.h"
 #include "helpers/server_thread.h"
 #include "helpers/ws_client.h"
 
 static wst_server *srv;
 
-/* ---- the server's log --------------------------------------------------- */
-
-static uv_mutex_t log_mu;
-static char log_buf[1 << 16];
-
-static void capture(wsc_log_level level, const char *sub, const char *msg,
-                    void *ud) {
-  (void)sub, (void)ud;
-  uv_mutex_lock(&log_mu);
-  size_t n = strlen(log_buf);
-  snprintf(log_buf + n, sizeof log_buf - n, "%s %s\n",
-           level == WSC_LOG_ERROR ? "ERROR" : "other", msg);
-  uv_mutex_unlock(&log_mu);
-}
-
-/* Waits up to 5 s for a log line holding `needle`; returns a copy of it. */
+/* The log line holding `needle`, waiting for it (malloc'd). */
 static char *log_line(const char *needle) {
-  for (int i = 0; i < 500; i++) {
-    uv_mutex_lock(&log_mu);
-    const char *at = strstr(log_buf, needle);
-    char *line = NULL;
-    if (at) {
-      const char *start = at, *end = strchr(at, '\n');
-      while (start > log_buf && start[-1] != '\n') start--;
-      line = strndup(start, (size_t)(end - start));
-    }
-    uv_mutex_unlock(&log_mu);
-    if (line) return line;
-    uv_sleep(10);
-  }
-  CHECK_CONTAINS(log_buf, needle); /* fails, showing the log */
-  return NULL;
-}
-
-static void clear_log(void) {
-  uv_mutex_lock(&log_mu);
-  log_buf[0] = '\0';
-  uv_mutex_unlock(&log_mu);
+  char *line = wst_log_line(needle, 5000);
+  CHECK(line != NULL);
+  return line;
 }
 
 /* ---- handlers and hooks ------------------------------------------------- */
@@ -175,8 +141,7 @@ static void test_reason_outside_a_handler_thread(void) {
 }
 
 int main(void) {
-  uv_mutex_init(&log_mu);
-  wsc_set_default_logger(capture, WSC_LOG_INFO, NULL);
+  wsc_set_default_logger(wst_log_capture, WSC_LOG_INFO, NULL);
   wsc_consumer *failing, *nosetup;
   CHECK_OK(wsc_consumer_new("failing", &failing));
   CHECK_OK(wsc_consumer_on(failing, "says_why", on_says_why, NULL, NULL));
@@ -206,8 +171,6 @@ int main(void) {
   RUN(test_on_connect_failure_closes_and_is_logged);
   RUN(test_on_disconnect_failure_is_logged);
   RUN(test_reason_outside_a_handler_thread);
-  clear_log();
   wst_server_stop(srv);
-  uv_mutex_destroy(&log_mu);
   return 0;
 }
