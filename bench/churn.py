@@ -6,13 +6,18 @@ that every one arrives once and in order (Django Channels' users report gaps
 under churn: django/channels#1683). The server's RSS, open files and CPU time
 are read from /proc after the warm-up and at the end, so growth shows.
 
-    /usr/bin/python3 bench/churn.py --port 8000 [--seconds 480] [--clients 50]
-        [--warmup 60] [--server-pid PID]
+    /usr/bin/python3 bench/churn.py --port 8000[,8001...] [--seconds 480]
+        [--clients 50] [--warmup 60] [--server-pid PID] [--steady room|reliable]
 
 The defaults fit the showcase (examples/showcase/run): rooms on the Pub/Sub
-layer, /ws/chat, and /ws/reliable on the queue layer. Loopback only; every
-connection and wait has a timeout. Prints one JSON line; exits 1 if a steady
-message was lost, repeated or reordered, or a churning client failed."""
+layer, /ws/chat, and /ws/reliable on the queue layer. With several ports
+(server processes on one Redis) the churning clients spread over all of
+them, the steady reader uses the first and the steady sender the last, so
+the steady messages cross from process to process; --steady reliable sends
+them through the queue layer's group instead of a Pub/Sub room. Loopback
+only; every connection and wait has a timeout. Prints one JSON line; exits 1
+if a steady message was lost, repeated or reordered, or a churning client
+failed."""
 import argparse
 import asyncio
 import json
@@ -26,7 +31,7 @@ import websockets
 # (path, action) pairs; {n} picks one of 50 rooms.
 ENDPOINTS = [("/ws/room/steady", "room_chat"), ("/ws/room/r{n}", "room_chat"),
              ("/ws/chat", "chat"), ("/ws/reliable", "reliable_chat")]
-STEADY = "/ws/room/steady"
+STEADY = {"room": ENDPOINTS[0], "reliable": ENDPOINTS[3]}
 
 
 def proc_sample(pid):
@@ -42,14 +47,16 @@ def proc_sample(pid):
 
 class Churn:
     def __init__(self, args):
-        self.base = f"ws://127.0.0.1:{args.port}"
-        self.origin = f"http://127.0.0.1:{args.port}"
+        self.ports = args.port
+        self.steady_path, self.steady_action = STEADY[args.steady]
         self.deadline = time.monotonic() + args.seconds
         self.done = 0
         self.errors = {}
 
-    def connect(self, path, **kw):
-        return websockets.connect(self.base + path, origin=self.origin,
+    def connect(self, path, port=None, **kw):
+        port = port or random.choice(self.ports)
+        return websockets.connect(f"ws://127.0.0.1:{port}{path}",
+                                  origin=f"http://127.0.0.1:{port}",
                                   open_timeout=10, close_timeout=5, **kw)
 
     async def client(self, i):
@@ -72,8 +79,9 @@ class Churn:
     async def steady(self):
         """Numbered messages at 100/s from one client, read by another."""
         got = []
-        async with self.connect(STEADY, max_queue=None) as reader, \
-                self.connect(STEADY, max_queue=None) as sender:
+        path = self.steady_path
+        async with self.connect(path, self.ports[0], max_queue=None) as reader, \
+                self.connect(path, self.ports[-1], max_queue=None) as sender:
             async def read():
                 async for raw in reader:
                     text = json.loads(raw).get("payload", {}).get("message", "")
@@ -82,7 +90,7 @@ class Churn:
             task = asyncio.create_task(read())
             sent, start = 0, time.monotonic()
             while time.monotonic() < self.deadline:
-                await sender.send(json.dumps({"action": "room_chat",
+                await sender.send(json.dumps({"action": self.steady_action,
                                               "payload": {"message": f"seq-{sent}"}}))
                 sent += 1
                 await asyncio.sleep(max(0.0, start + sent / 100 - time.monotonic()))
@@ -112,9 +120,11 @@ async def main(args):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--port", required=True, type=lambda s: [int(p) for p in s.split(",")],
+                    help="the server's port, or several servers' ports, comma-separated")
     ap.add_argument("--seconds", type=float, default=480)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--warmup", type=float, default=60)
-    ap.add_argument("--server-pid", type=int)
+    ap.add_argument("--server-pid", type=int, help="the (first) server's PID, for RSS and CPU")
+    ap.add_argument("--steady", choices=sorted(STEADY), default="room")
     sys.exit(asyncio.run(main(ap.parse_args())))
