@@ -251,10 +251,17 @@ void wsc__conn_send_completion(wsc_conn *c, wsc__completion which) {
 
 void wsc__conn_reason_reset(wsc_conn *c) { c->srv->errmsg[0] = '\0'; }
 
-const char *wsc__conn_failure(wsc_conn *c, int rc, char *buf, size_t len) {
-  if (c->srv->errmsg[0]) return c->srv->errmsg;
-  snprintf(buf, len, "returned %d", rc);
-  return buf;
+void wsc__conn_log_failure(wsc_conn *c, const char *hook, const char *name,
+                           int rc, const char *then) {
+  char why[32];
+  const char *reason = c->srv->errmsg;
+  if (!reason[0]) snprintf(why, sizeof why, "returned %d", rc), reason = why;
+  if (name)
+    CONN_LOG(c, WSC_LOG_ERROR, "%s: %s '%s' failed: %s%s", c->channel, hook,
+             name, reason, then);
+  else
+    CONN_LOG(c, WSC_LOG_ERROR, "%s: %s failed: %s%s", c->channel, hook, reason,
+             then);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -313,9 +320,7 @@ int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
   }
   const wsc_consumer_hooks *hk = &c->consumer->hooks;
   if (hk->on_connect && (rc = hk->on_connect(c, c->consumer->hooks_ud)) < 0) {
-    char buf[32];
-    CONN_LOG(c, WSC_LOG_ERROR, "%s: on_connect failed: %s; closing (1011)",
-             c->channel, wsc__conn_failure(c, rc, buf, sizeof buf));
+    wsc__conn_log_failure(c, "on_connect", NULL, rc, "; closing (1011)");
     wsc__conn_start_close(c, 1011, "connection setup failed");
   }
   return 0;
@@ -346,9 +351,7 @@ void wsc__conn_on_closed(wsc_conn *c, int notify) {
     hk->on_disconnect(c, c->close_code ? c->close_code : 1006,
                       c->consumer->hooks_ud);
     /* It returns nothing: a reason recorded during it is its failure. */
-    if (srv->errmsg[0])
-      CONN_LOG(c, WSC_LOG_ERROR, "%s: on_disconnect failed: %s", c->channel,
-               srv->errmsg);
+    if (srv->errmsg[0]) wsc__conn_log_failure(c, "on_disconnect", NULL, 0, "");
   }
   c->state = WSC__CONN_CLOSED;
   for (size_t i = 0; i < c->ngroups; i++)

@@ -129,8 +129,9 @@ void wsc__conn_start_close(wsc_conn *c, int code, const char *reason);
  * with is the one it gave (wsc_conn_handler_failed) or a library call inside
  * it recorded, never an earlier failure's. */
 void wsc__conn_reason_reset(wsc_conn *c);
-/* Why the handler or hook that returned `rc` failed: the recorded reason,
- * else "returned <rc>" written to `buf`. */
-const char *wsc__conn_failure(wsc_conn *c, int rc, char *buf, size_t len);
+/* Logs at ERROR "<channel>: <hook> ['<name>'] failed: <reason><then>", the
+ * reason being the one recorded while the hook ran, else "returned <rc>". */
+void wsc__conn_log_failure(wsc_conn *c, const char *hook, const char *name,
+                           int rc, const char *then);
 
 #endif

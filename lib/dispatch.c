@@ -115,10 +115,9 @@ static void dispatch_object(wsc_conn *c, cJSON *msg) {
       wsc__conn_reason_reset(c);
       int rc = h->fn(c, msg, h->user_data);
       if (rc < 0) {
-        char buf[256], why[32];
+        char buf[256];
         snprintf(buf, sizeof buf, "Failed to process message for %s", tag);
-        CONN_LOG(c, WSC_LOG_ERROR, "%s: handler for '%s' failed: %s",
-                 c->channel, tag, wsc__conn_failure(c, rc, why, sizeof why));
+        wsc__conn_log_failure(c, "handler for", tag, rc, "");
         wsc__conn_send_owned(c, wsc__msg_detail_error(buf));
       }
     }
@@ -291,11 +290,7 @@ void wsc__conn_deliver_event(wsc_conn *c, const cJSON *event) {
   } else if (!h->input || (own = checked_event(c, h, event))) {
     wsc__conn_reason_reset(c);
     int rc = h->fn(c, own ? own : event, h->user_data);
-    if (rc < 0) {
-      char why[32];
-      CONN_LOG(c, WSC_LOG_ERROR, "%s: event handler for '%s' failed: %s",
-               c->channel, action, wsc__conn_failure(c, rc, why, sizeof why));
-    }
+    if (rc < 0) wsc__conn_log_failure(c, "event handler for", action, rc, "");
   }
   cJSON_Delete(own);
   wsc__conn_send_completion(c, WSC__EVENT_COMPLETE);
