@@ -411,6 +411,48 @@ static void test_a_refused_read_is_retried_not_spun(void) {
   free(cfg);
 }
 
+/* Connections Redis has accepted since it started (its INFO stats). */
+static long connections_received(const char *auth) {
+  char args[128];
+  snprintf(args, sizeof args, "%s INFO stats", auth);
+  char *out = wst_redis_cli(redis, args), *v = strstr(out, "total_connections_received:");
+  CHECK(v);
+  long n = strtol(v + strlen("total_connections_received:"), NULL, 10);
+  free(out);
+  return n;
+}
+
+/* An operator sets a password on the running Redis and drops its clients,
+ * then takes the password back (a botched rotation). Redis accepts each
+ * reconnect and refuses its commands (NOAUTH): the process backs off as for
+ * any outage, instead of counting the socket as a connection made and
+ * coming back at once (the Pub/Sub layer did, some 20 times a second with
+ * two log lines each), and broadcasts resume once the password is gone. */
+static void test_a_refused_reconnect_backs_off(void) {
+  char *cfg = config("pw", NULL);
+  wst_proc a = start(cfg);
+  wst_client *c[2] = {wst_open(a.port, "/ws/chat"), wst_open(a.port, "/ws/chat")};
+  settle(c[0], c, 2);
+  const char *auth = "-a rotated --no-auth-warning";
+  char args[128];
+  free(wst_redis_cli(redis, "CONFIG SET requirepass rotated"));
+  snprintf(args, sizeof args, "%s CLIENT KILL TYPE normal", auth);
+  free(wst_redis_cli(redis, args));
+  snprintf(args, sizeof args, "%s CLIENT KILL TYPE pubsub", auth);
+  free(wst_redis_cli(redis, args));
+  long before = connections_received(auth);
+  uv_sleep(3000);
+  /* Two connections, backing off from 0.1 s: about four tries each. */
+  long tries = connections_received(auth) - before - 1; /* - this redis-cli */
+  CHECK(tries >= 2);
+  CHECK(tries <= 12);
+  snprintf(args, sizeof args, "%s CONFIG SET requirepass \"\"", auth);
+  free(wst_redis_cli(redis, args));
+  settle(c[0], c, 2);
+  said_to_both_then_stop(&a, c, "after the password");
+  free(cfg);
+}
+
 enum { CLIENTS = 200, MESSAGES = 10000 };
 
 /* A Redis shared with Django Channels under the same prefix: channels_redis
@@ -526,6 +568,7 @@ int main(int argc, char **argv) {
   RUN(test_channels_redis_leftovers_in_the_group);
   RUN(test_a_dead_process_leaves_its_groups_within_expiry);
   RUN(test_a_refused_read_is_retried_not_spun);
+  RUN(test_a_refused_reconnect_backs_off);
   RUN(test_redis_restart);
   RUN(test_10000_broadcasts_to_200_clients);
   wst_redis_stop(redis);

@@ -80,10 +80,13 @@ static void on_retry(uv_timer_t *t) { connect_now(t->data); }
 static void lost(wsc__redis_conn *c, const char *why) {
   int was_ready = c->ready;
   c->ready = 0;
-  if (!c->down_logged) {
+  c->greeting = 0;
+  /* One line per outage, and one more each time the reason changes: a
+   * Redis that refuses every attempt alike (NOAUTH, LOADING) is said once. */
+  if (strcmp(c->logged_why, why) != 0) {
     wsc__host_logf(c->host, WSC_LOG_WARN, "%s connection to %s: %s; reconnecting", c->role,
           c->url->masked, why);
-    c->down_logged = 1;
+    snprintf(c->logged_why, sizeof c->logged_why, "%s", why);
   }
   if (was_ready && c->on_down) c->on_down(c, c->ud);
   if (c->closing) return;
@@ -92,31 +95,50 @@ static void lost(wsc__redis_conn *c, const char *why) {
   uv_timer_start(&c->timer, on_retry, d, 0);
 }
 
-static void log_setup_reply(redisAsyncContext *ac, void *r, void *pd) {
+/* The connection counts as made once Redis has answered the greeting (AUTH,
+ * SELECT, then PING) without an error: a Redis that accepts the socket and
+ * refuses every command (a password set since, still loading its data)
+ * keeps the backoff growing instead of being reconnected to at once. */
+static void on_greeting_reply(redisAsyncContext *ac, void *r, void *pd) {
   redisReply *reply = r;
   wsc__redis_conn *c = ac->data;
-  if (reply && reply->type == REDIS_REPLY_ERROR)
-    wsc__host_logf(c->host, WSC_LOG_ERROR, "%s connection to %s: %s refused: %s", c->role,
-          c->url->masked, (const char *)pd, reply->str);
+  const char *step = pd;
+  if (!reply || c->ac != ac) return; /* gone: on_disconnect tells */
+  int last = strcmp(step, "PING") == 0;
+  if (reply->type == REDIS_REPLY_ERROR && !c->greeting_error[0]) {
+    if (last) /* NOAUTH, LOADING, ... */
+      snprintf(c->greeting_error, sizeof c->greeting_error, "%s", reply->str);
+    else
+      snprintf(c->greeting_error, sizeof c->greeting_error, "%s refused: %s", step,
+               reply->str);
+  }
+  if (!last) return;
+  if (c->greeting_error[0]) {
+    redisAsyncDisconnect(ac); /* on_disconnect gives greeting_error */
+    return;
+  }
+  uv_timer_stop(&c->timer);
+  c->greeting = 0;
+  c->backoff_ms = 0;
+  c->ready = 1;
+  c->ever_ready = 1;
+  if (c->logged_why[0])
+    wsc__host_logf(c->host, WSC_LOG_WARN, "%s connection to %s: connected again", c->role,
+          c->url->masked);
+  c->logged_why[0] = '\0';
+  if (c->on_ready) c->on_ready(c, c->ud);
 }
 
 static void on_connect(const redisAsyncContext *cac, int status) {
   redisAsyncContext *ac = (redisAsyncContext *)cac;
   wsc__redis_conn *c = ac->data;
-  uv_timer_stop(&c->timer);
   if (status != REDIS_OK) { /* hiredis frees the context after this */
+    uv_timer_stop(&c->timer);
     c->ac = NULL;
     lost(c, ac->c.errstr[0] ? ac->c.errstr : "connect failed");
     return;
   }
-  c->backoff_ms = 0;
-  c->ready = 1;
-  c->ever_ready = 1;
-  if (c->down_logged)
-    wsc__host_logf(c->host, WSC_LOG_WARN, "%s connection to %s: connected again", c->role,
-          c->url->masked);
-  c->down_logged = 0;
-  if (c->on_ready) c->on_ready(c, c->ud);
+  c->greeting = 1; /* the connect timeout now waits for its answer */
 }
 
 static void on_disconnect(const redisAsyncContext *cac, int status) {
@@ -124,7 +146,9 @@ static void on_disconnect(const redisAsyncContext *cac, int status) {
   wsc__redis_conn *c = cac->data;
   c->ac = NULL;
   if (c->closing) return;
-  lost(c, cac->errstr && cac->errstr[0] ? cac->errstr : "connection lost");
+  lost(c, c->greeting_error[0]           ? c->greeting_error
+          : cac->errstr && cac->errstr[0] ? cac->errstr
+                                          : "connection lost");
 }
 
 static void on_connect_timeout(uv_timer_t *t) {
@@ -132,11 +156,18 @@ static void on_connect_timeout(uv_timer_t *t) {
   redisAsyncContext *ac = c->ac;
   if (!ac || c->ready) return;
   c->ac = NULL;
+  if (c->greeting) { /* connected: hiredis calls on_disconnect, which tells */
+    snprintf(c->greeting_error, sizeof c->greeting_error,
+             "no answer within %d s", CONNECT_TIMEOUT_MS / 1000);
+    redisAsyncFree(ac);
+    return;
+  }
   redisAsyncFree(ac); /* not connected: no disconnect callback */
   lost(c, "connect timed out");
 }
 
 static void connect_now(wsc__redis_conn *c) {
+  c->greeting_error[0] = '\0';
   redisAsyncContext *ac = redisAsyncConnect(c->ip, c->url->port);
   if (!ac) {
     lost(c, "out of memory");
@@ -161,14 +192,15 @@ static void connect_now(wsc__redis_conn *c) {
   /* Queued now, so they precede whatever is sent while connecting. */
   if (c->url->password[0]) {
     if (c->url->user[0])
-      redisAsyncCommand(ac, log_setup_reply, "AUTH", "AUTH %s %s", c->url->user,
+      redisAsyncCommand(ac, on_greeting_reply, "AUTH", "AUTH %s %s", c->url->user,
                         c->url->password);
     else
-      redisAsyncCommand(ac, log_setup_reply, "AUTH", "AUTH %s",
+      redisAsyncCommand(ac, on_greeting_reply, "AUTH", "AUTH %s",
                         c->url->password);
   }
   if (c->url->db)
-    redisAsyncCommand(ac, log_setup_reply, "SELECT", "SELECT %d", c->url->db);
+    redisAsyncCommand(ac, on_greeting_reply, "SELECT", "SELECT %d", c->url->db);
+  redisAsyncCommand(ac, on_greeting_reply, "PING", "PING");
   uv_timer_start(&c->timer, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
 }
 

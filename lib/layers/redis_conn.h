@@ -1,6 +1,7 @@
 /* A Redis connection kept up on the loop: async connect to an address
- * resolved once at create time (no DNS on the loop), a connect timeout on a
- * loop timer, AUTH and SELECT, and reconnection with backoff. Also the
+ * resolved once at create time (no DNS on the loop), AUTH and SELECT, a
+ * PING that proves the connection usable, a timeout on a loop timer for
+ * all of it, and reconnection with backoff. Also the
  * bounded blocking probe that lets a create call fail on a wrong URL,
  * password or database. */
 #ifndef WSC_LIB_REDIS_CONN_H
@@ -24,10 +25,12 @@ struct wsc__redis_conn {
   const char *role; /* "publish", "subscribe", "receive": for logs */
   const wsc_layer_host *host;
   redisAsyncContext *ac;
-  int ready; /* connected; AUTH and SELECT sent ahead of any command */
-  int ever_ready; /* connected at least once since start */
+  int ready;      /* connected, and the greeting (AUTH, SELECT, PING) answered */
+  int ever_ready; /* ready at least once since start */
+  int greeting;   /* connected, the greeting's answer awaited */
   int closing;
-  int down_logged;
+  char greeting_error[128]; /* why Redis refused the greeting, for the log */
+  char logged_why[128];     /* the reason last logged for this outage; "" when up */
   uv_timer_t timer; /* connect timeout, then reconnect backoff */
   unsigned backoff_ms;
   wsc__redis_event_fn on_ready, on_down;
