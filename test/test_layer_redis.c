@@ -4,8 +4,10 @@
  * channel name reach only that client, prefixes keep aliases apart, Redis
  * dying and coming back leaves clients connected with broadcasts resuming,
  * and 10,000 broadcasts reach 200 clients over two processes in order.
- * For the queue driver also: capacity, expiry, and messages Redis accepted
- * before a kill -9 delivered after its restart. */
+ * A Redis that refuses reconnects (a password set since) is retried with
+ * backoff, not hammered. For the queue driver also: capacity, expiry,
+ * messages Redis accepted before a kill -9 delivered after its restart, and
+ * group memberships back within a second of Redis losing its data. */
 #include <signal.h>
 #include <sys/wait.h>
 #include <stdlib.h>
@@ -453,6 +455,29 @@ static void test_a_refused_reconnect_backs_off(void) {
   free(cfg);
 }
 
+/* Redis loses its data while every connection to it stays up: FLUSHALL
+ * (a cache.clear() of a Django cache sharing the database), or eviction.
+ * Group sends then found no members and reached nobody, silently, until
+ * each process renewed its alive key (every expiry/3: 20 s here, 5 min in
+ * the showcase) and found it gone. A process now notices within a second
+ * and joins its groups again. */
+static void test_memberships_return_after_redis_loses_its_data(void) {
+  if (!IS_QUEUE) return;
+  char *cfg = config("flushed", NULL);
+  wst_proc a = start(cfg), b = start(cfg);
+  wst_client *c[2] = {wst_open(a.port, "/ws/chat"), wst_open(b.port, "/ws/chat")};
+  settle(c[0], c, 2);
+  free(wst_redis_cli(redis, "FLUSHALL"));
+  uv_sleep(2000);
+  say(c[0], "after the flush");
+  expect_said(c[0], "after the flush");
+  expect_said(c[1], "after the flush");
+  wst_close(c[1], 1000);
+  wst_proc_stop(&b);
+  said_to_both_then_stop(&a, (wst_client *[]){c[0], wst_open(a.port, "/ws/chat")}, "still");
+  free(cfg);
+}
+
 enum { CLIENTS = 200, MESSAGES = 10000 };
 
 /* A Redis shared with Django Channels under the same prefix: channels_redis
@@ -569,6 +594,7 @@ int main(int argc, char **argv) {
   RUN(test_a_dead_process_leaves_its_groups_within_expiry);
   RUN(test_a_refused_read_is_retried_not_spun);
   RUN(test_a_refused_reconnect_backs_off);
+  RUN(test_memberships_return_after_redis_loses_its_data);
   RUN(test_redis_restart);
   RUN(test_10000_broadcasts_to_200_clients);
   wst_redis_stop(redis);

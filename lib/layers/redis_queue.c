@@ -27,12 +27,13 @@
  *   connected client is never silently dropped from its groups (the
  *   channels_redis complaint).
  * - A process is alive while its key "<prefix>:alive:<proc>!" exists: set
- *   with a time to live of `expiry` and renewed every expiry/3. A group send
- *   removes a process member whose key is gone, so a dead process stops
- *   costing every group send a write within `expiry` (60 s), not after
- *   group_expiry (a day: the channels_redis zombie-member complaint). A
- *   process that finds its key gone at renewal (Redis restarted, or its
- *   loop stalled longer than `expiry`) re-adds its memberships.
+ *   with a time to live of `expiry` and renewed every second (or every
+ *   expiry/3 if shorter) with one SET .. GET. A group send removes a
+ *   process member whose key is gone, so a dead process stops costing every
+ *   group send a write within `expiry` (60 s), not after group_expiry (a
+ *   day: the channels_redis zombie-member complaint). A process that finds
+ *   its key gone at renewal (Redis lost its data, or the process's loop
+ *   stalled longer than `expiry`) re-adds its memberships.
  * - Sends made while Redis is unreachable fail at once with WSC_ELAYER. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@
 #define READ_BLOCK_MS "5000"
 #define READ_COUNT "512"
 #define REREAD_MS 1000
+#define ALIVE_CHECK_MS 1000
 
 /* KEYS[1] stream; ARGV target, message, capacity, expiry ms. */
 static const char SEND_LUA[] =
@@ -310,9 +312,12 @@ static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
   uv_timer_init(host->loop, &l->refresh);
   l->refresh.data = l;
   /* Renews the alive key within its time to live, and the memberships
-   * within group_expiry. */
+   * within group_expiry; and at least every second, so that a Redis that
+   * lost its data without dropping the connection (FLUSHALL, eviction) has
+   * this process back in its groups within a second. */
   uint64_t shortest = l->expiry_ms < l->group_expiry_ms ? l->expiry_ms : l->group_expiry_ms;
   uint64_t every = shortest / 3 ? shortest / 3 : 1;
+  if (every > ALIVE_CHECK_MS) every = ALIVE_CHECK_MS;
   uv_timer_start(&l->refresh, on_refresh, every, every);
   wsc__redis_conn_start(&l->cmd, host->loop, &l->b.url, l->b.ip, "command",
                         host, cmd_ready, NULL, l);
