@@ -62,9 +62,12 @@ static const char SEND_LUA[] =
     "return 1\n";
 
 /* KEYS[1] group set; ARGV message, capacity, expiry ms, group expiry ms,
- * prefix, process capacity, group name. A member ending in '!' is a
- * process's stream: it gets the group's name and fans out itself, unless
- * the process is no longer alive (then it leaves the group). Another
+ * prefix, process capacity, group name, and the sending process's member
+ * if it has connections in the group (else ""): missing from the set, it
+ * is added back (Redis lost its data), so the sender's own clients get the
+ * message. A member ending in '!' is a process's stream: it gets the
+ * group's name and fans out itself, unless the process is no longer alive
+ * (then it leaves the group; the sender is alive, whatever its key says). Another
  * process's connection added by name ("x!3") goes to its process's stream
  * ("x!") as a target; a named channel to its own stream. A member whose key
  * is not a stream (channels_redis keeps sorted sets under the same default
@@ -74,12 +77,16 @@ static const char GROUP_SEND_LUA[] =
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, now - tonumber(ARGV[4]))\n"
+    "if ARGV[8] ~= '' and redis.call('ZADD', KEYS[1], 'NX', now, ARGV[8]) == 1 then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+    "end\n"
     "local full, foreign, gone = 0, 0, 0\n"
     "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
     "  local bang = string.find(m, '!', 1, true)\n"
     "  local proc = bang == #m\n"
     "  local key = ARGV[5] .. (bang and string.sub(m, 1, bang) or m)\n"
-    "  if proc and redis.call('EXISTS', ARGV[5] .. ':alive:' .. m) == 0 then\n"
+    "  if proc and m ~= ARGV[8] and\n"
+    "      redis.call('EXISTS', ARGV[5] .. ':alive:' .. m) == 0 then\n"
     "    redis.call('ZREM', KEYS[1], m)\n"
     "    gone = gone + 1\n"
     "  else\n"
@@ -385,6 +392,7 @@ static int eval(q_layer *l, redisCallbackFn *fn, const char *script,
     return wsc__redis_fail(&l->b, WSC_ELAYER,
                            "%s '%s': Redis at %s is unreachable (reconnecting)",
                            kind, name, l->b.url.masked);
+  if (nargs > 8) return WSC_EINVAL;
   wsc__redis_op *op = wsc__redis_op_new(&l->b, done, arg, kind, name);
   if (!op) return WSC_ENOMEM;
   const char *argv[12] = {"EVAL", script, "1", key};
@@ -421,12 +429,13 @@ static int q_group_send(void *inst, const char *group, const char *msg,
   q_layer *l = inst;
   char gk[256];
   group_key(l, group, gk, sizeof gk);
+  const char *self = wsc__strmap_get(&l->groups, group) ? l->member : "";
   const char *args[] = {msg, l->capacity_s, l->expiry_s, l->group_expiry_s,
-                        l->b.prefix, l->process_capacity_s, group};
+                        l->b.prefix, l->process_capacity_s, group, self};
   size_t lens[] = {len, strlen(l->capacity_s), strlen(l->expiry_s),
                    strlen(l->group_expiry_s), strlen(l->b.prefix),
-                   strlen(l->process_capacity_s), strlen(group)};
-  return eval(l, group_send_reply, GROUP_SEND_LUA, gk, args, 7, lens, done,
+                   strlen(l->process_capacity_s), strlen(group), strlen(self)};
+  return eval(l, group_send_reply, GROUP_SEND_LUA, gk, args, 8, lens, done,
               arg, "group", group);
 }
 
