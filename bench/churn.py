@@ -17,7 +17,9 @@ the steady messages cross from process to process; --steady reliable sends
 them through the queue layer's group instead of a Pub/Sub room. Loopback
 only; every connection and wait has a timeout. Prints one JSON line; exits 1
 if a steady message was lost, repeated or reordered, or a churning client
-failed."""
+failed. A message the server answered with an error frame is counted as
+"Refused" (a churning client's) or "refused" (the steady sender's): told,
+not silently lost; a TimeoutError means it never came back, untold."""
 import argparse
 import asyncio
 import json
@@ -45,6 +47,10 @@ def proc_sample(pid):
             "cpu_s": round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)}
 
 
+class Refused(Exception):
+    """The server answered the message with an error frame."""
+
+
 class Churn:
     def __init__(self, args):
         self.ports = args.port
@@ -68,8 +74,9 @@ class Churn:
                 async with self.connect(path) as ws:
                     await ws.send(json.dumps({"action": action, "payload": {"message": tag}}))
                     async with asyncio.timeout(10):
-                        while tag not in await ws.recv():
-                            pass
+                        while tag not in (raw := await ws.recv()):
+                            if raw.startswith('{"action":"error"'):
+                                raise Refused(raw)  # told, not lost
                 self.done += 1
             except Exception as e:  # counted and reported, never fatal to the soak
                 key = f"{path.rstrip('0123456789')} {type(e).__name__}: {str(e)[:80]}"
@@ -87,7 +94,14 @@ class Churn:
                     text = json.loads(raw).get("payload", {}).get("message", "")
                     if "seq-" in text:
                         got.append(int(text.rsplit("seq-", 1)[1]))
+            refused = 0
+
+            async def read_errors():  # the sender is told of each it failed to pass on
+                nonlocal refused
+                async for raw in sender:
+                    refused += raw.startswith('{"action":"error"')
             task = asyncio.create_task(read())
+            errors = asyncio.create_task(read_errors())
             sent, start = 0, time.monotonic()
             while time.monotonic() < self.deadline:
                 await sender.send(json.dumps({"action": self.steady_action,
@@ -96,8 +110,9 @@ class Churn:
                 await asyncio.sleep(max(0.0, start + sent / 100 - time.monotonic()))
             await asyncio.sleep(3)
             task.cancel()
+            errors.cancel()
         return {"sent": sent, "delivered": len(set(got)),
-                "missing": len(set(range(sent)) - set(got)),
+                "missing": len(set(range(sent)) - set(got)), "refused": refused,
                 "duplicates": len(got) - len(set(got)),
                 "in_order": all(a < b for a, b in zip(got, got[1:]))}
 

@@ -1,0 +1,199 @@
+"""Redis faults under churn: the showcase server on a private redis-server,
+bench/churn.py against it, and one Redis fault every FAULT_GAP seconds, the
+kinds an operator or a managed Redis inflicts on a running deployment:
+
+  stall      DEBUG SLEEP 3 (a slow command, a fork on a big dataset)
+  kill       CLIENT KILL of every client (a proxy or failover dropping them)
+  oom        maxmemory below what Redis holds, for 8 s (noeviction)
+  flush      FLUSHALL (a cache sharing the database cleared)
+  restart    SHUTDOWN NOSAVE, then a new redis-server on the port 5 s later
+  password   a password set and the clients dropped, removed 6 s later
+  pause      CLIENT PAUSE 4000 ALL (a failover's pause)
+
+    /usr/bin/python3 bench/redis_faults.py [--build build] [--steady room|reliable]
+        [--faults stall,kill,...] [--clients 30]
+
+Prints one JSON line: when each fault began, churn.py's result, the server's
+exit status, its log lines by kind, the most its channel layers logged in
+any one second (a reconnect loop shows there), and sanitizer reports (run
+it on a -DWSC_SANITIZE=ON build to get them). Exits 1 if the server did not
+exit cleanly on SIGINT, a sanitizer reported, or the layers logged more
+than 50 lines in one second. Steady messages sent
+while Redis cannot take them are answered with an error, so churn.py's
+"missing" counts them; they are not silent losses. Loopback only; every
+step is bounded in time."""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+FAULT_GAP = 10
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Redis:
+    def __init__(self):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="wsc-faults-")
+        self.password = None
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no"],
+            cwd=self.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if self.cli("PING", check=False) == "PONG":
+                return
+            time.sleep(0.05)
+        sys.exit("redis_faults: redis-server did not start")
+
+    def cli(self, *args, check=True):
+        auth = ["-a", self.password, "--no-auth-warning"] if self.password else []
+        r = subprocess.run(["redis-cli", "-p", str(self.port), *auth, *args],
+                           capture_output=True, text=True, timeout=10)
+        if check and r.returncode:
+            sys.exit(f"redis_faults: redis-cli {' '.join(args)}: {r.stderr}")
+        return r.stdout.strip()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def fault(redis, name):
+    if name == "stall":
+        redis.cli("DEBUG", "SLEEP", "3")
+    elif name == "kill":
+        redis.cli("CLIENT", "KILL", "TYPE", "pubsub")
+        redis.cli("CLIENT", "KILL", "TYPE", "normal")
+    elif name == "oom":
+        redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        redis.cli("CONFIG", "SET", "maxmemory", "1")
+        time.sleep(8)
+        redis.cli("CONFIG", "SET", "maxmemory", "0")
+    elif name == "flush":
+        redis.cli("FLUSHALL")
+    elif name == "restart":
+        redis.cli("SHUTDOWN", "NOSAVE", check=False)
+        redis.proc.wait(timeout=10)
+        time.sleep(5)
+        redis.start()
+    elif name == "password":
+        redis.cli("CONFIG", "SET", "requirepass", "rotated")
+        redis.password = "rotated"
+        redis.cli("CLIENT", "KILL", "TYPE", "pubsub")
+        redis.cli("CLIENT", "KILL", "TYPE", "normal")
+        time.sleep(6)
+        redis.cli("CONFIG", "SET", "requirepass", "")
+        redis.password = None
+    elif name == "pause":
+        redis.cli("CLIENT", "PAUSE", "4000", "ALL")
+
+
+def shape(line):
+    """A log line without its variable parts, to count lines by kind."""
+    line = re.sub(r"specific\.[0-9a-f]+!\d*", "<channel>", line)
+    line = re.sub(r"redis://[^ ]+", "<redis>", line)
+    line = re.sub(r"'(room_)?r?\d+'|'[a-z_]+'", "'<name>'", line)
+    return line[:160]
+
+
+def main(args):
+    server_bin = os.path.join(args.build, "examples", "showcase_server")
+    if not os.access(server_bin, os.X_OK):
+        sys.exit(f"redis_faults: no {server_bin}; build first")
+    faults = args.faults.split(",")
+    redis = Redis()
+    redis.start()
+    port = free_port()
+    env = dict(os.environ, SHOWCASE_PORT=str(port),
+               REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
+               ASAN_OPTIONS="detect_leaks=1", UBSAN_OPTIONS="print_stacktrace=1")
+    server = subprocess.Popen(
+        [server_bin, "--config", os.path.join(ROOT, "examples/showcase/showcase.json")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        errors="replace")
+    lines = []  # (monotonic time, text)
+
+    def read_log():
+        for line in server.stdout:
+            lines.append((time.monotonic(), line.rstrip("\n")))
+    reader = threading.Thread(target=read_log, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 10
+    while not any(t.startswith("PORT ") for _, t in lines):
+        if server.poll() is not None or time.monotonic() > deadline:
+            redis.stop()
+            sys.exit("redis_faults: the server did not start:\n" +
+                     "\n".join(t for _, t in lines))
+        time.sleep(0.05)
+    seconds = FAULT_GAP * (len(faults) + 2)
+    churn = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "churn.py"), "--port", str(port),
+         "--seconds", str(seconds), "--clients", str(args.clients), "--warmup", "10",
+         "--server-pid", str(server.pid), "--steady", args.steady],
+        stdout=subprocess.PIPE, text=True)
+    start = time.monotonic()
+    began = {}
+    try:
+        for f in faults:
+            time.sleep(max(0.0, start + FAULT_GAP * (len(began) + 1) - time.monotonic()))
+            began[f] = round(time.monotonic() - start, 1)
+            fault(redis, f)
+        out, _ = churn.communicate(timeout=seconds + 120)
+    finally:
+        if churn.poll() is None:
+            churn.kill()
+        server.send_signal(signal.SIGINT)
+        try:
+            status = server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            status = "did not stop within 30 s of SIGINT"
+        reader.join(timeout=5)
+        redis.stop()
+    # A client's failed request is logged once per request, so those lines
+    # follow the load; the layers' own lines must not (one per outage).
+    per_second = Counter(int(t - start) for t, text in lines if " layer." in text)
+    sanitizer = [t for _, t in lines if "Sanitizer" in t or "runtime error" in t]
+    result = {
+        "faults_began_s": began,
+        "churn": json.loads(out) if out.strip() else None,
+        "server_exit": status,
+        "log_lines": len(lines),
+        "most_layer_log_lines_in_a_second": max(per_second.values(), default=0),
+        "log_kinds": dict(Counter(shape(t) for _, t in lines).most_common(25)),
+        "sanitizer_reports": sanitizer[:5],
+    }
+    print(json.dumps(result, ensure_ascii=False))
+    bad = status != 0 or sanitizer or result["most_layer_log_lines_in_a_second"] > 50
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--steady", choices=["room", "reliable"], default="room")
+    ap.add_argument("--faults", default="stall,kill,oom,flush,restart,password,pause")
+    ap.add_argument("--clients", type=int, default=30)
+    sys.exit(main(ap.parse_args()))
