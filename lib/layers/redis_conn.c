@@ -79,12 +79,14 @@ static void on_retry(uv_timer_t *t) { connect_now(t->data); }
 
 static void lost(wsc__redis_conn *c, const char *why) {
   int was_ready = c->ready;
+  /* Refused by Redis (a password, a database): an operator must act. */
+  int level = why == c->greeting_error ? WSC_LOG_ERROR : WSC_LOG_WARN;
   c->ready = 0;
   c->greeting = 0;
   /* One line per outage, and one more each time the reason changes: a
    * Redis that refuses every attempt alike (NOAUTH, LOADING) is said once. */
   if (strcmp(c->logged_why, why) != 0) {
-    wsc__host_logf(c->host, WSC_LOG_WARN, "%s connection to %s: %s; reconnecting", c->role,
+    wsc__host_logf(c->host, level, "%s connection to %s: %s; reconnecting", c->role,
           c->url->masked, why);
     snprintf(c->logged_why, sizeof c->logged_why, "%s", why);
   }
@@ -156,14 +158,9 @@ static void on_connect_timeout(uv_timer_t *t) {
   redisAsyncContext *ac = c->ac;
   if (!ac || c->ready) return;
   c->ac = NULL;
-  if (c->greeting) { /* connected: hiredis calls on_disconnect, which tells */
-    snprintf(c->greeting_error, sizeof c->greeting_error,
-             "no answer within %d s", CONNECT_TIMEOUT_MS / 1000);
-    redisAsyncFree(ac);
-    return;
-  }
-  redisAsyncFree(ac); /* not connected: no disconnect callback */
-  lost(c, "connect timed out");
+  ac->onDisconnect = NULL; /* told below, once */
+  redisAsyncFree(ac);
+  lost(c, c->greeting ? "connected, but no answer in time" : "connect timed out");
 }
 
 static void connect_now(wsc__redis_conn *c) {

@@ -67,9 +67,9 @@ static const char SEND_LUA[] =
  * is added back (Redis lost its data), so the sender's own clients get the
  * message. A member ending in '!' is a process's stream: it gets the
  * group's name and fans out itself, unless the process is no longer alive
- * (then it leaves the group; the sender is alive, whatever its key says). Another
- * process's connection added by name ("x!3") goes to its process's stream
- * ("x!") as a target; a named channel to its own stream. A member whose key
+ * (then it leaves the group; the sender is alive, whatever its key says).
+ * Another process's connection added by name ("x!3") goes to its process's
+ * stream ("x!") as a target; a named channel to its own stream. A member whose key
  * is not a stream (channels_redis keeps sorted sets under the same default
  * prefix) is skipped, not allowed to abort the send for everyone. Returns
  * {streams full, members skipped, dead processes removed}. */
