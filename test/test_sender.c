@@ -100,7 +100,8 @@ static void run_driver(const char *driver) {
     CHECK_EQ(f[2].status, WSC_EFULL);
     CHECK_CONTAINS(f[2].msg, "channel 'nobody' is full");
   }
-  /* Redis down: a clear, immediate error naming the URL. */
+  /* Redis down: a clear, immediate error naming the URL and why (after a
+   * second of retries, the refused connect rather than the first loss). */
   wst_redis_kill(redis);
   for (int i = 0; i < 100; i++) {
     uv_run(&loop, UV_RUN_NOWAIT);
@@ -108,7 +109,7 @@ static void run_driver(const char *driver) {
   }
   CHECK_EQ(wsc_layer_broadcast_event(l, "lobby", S("{\"action\":\"x\"}"), NULL, NULL),
            WSC_ELAYER);
-  CHECK_CONTAINS(wsc_layer_errmsg(l), "is unreachable");
+  CHECK_CONTAINS(wsc_layer_errmsg(l), "is unreachable (Connection refused; reconnecting)");
   CHECK_CONTAINS(wsc_layer_errmsg(l), wst_redis_url(redis));
   wst_redis_restart(redis);
 

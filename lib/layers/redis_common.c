@@ -19,6 +19,13 @@ int wsc__redis_fail(wsc__redis_base *b, int rc, const char *fmt, ...) {
   return rc;
 }
 
+int wsc__redis_unavailable(wsc__redis_base *b, const wsc__redis_conn *c,
+                           const char *kind, const char *name) {
+  const char *why = wsc__redis_conn_down_reason(c);
+  return wsc__redis_fail(b, WSC_ELAYER, "%s '%s': Redis at %s is unreachable (%s%sreconnecting)",
+                         kind, name, b->url.masked, why, why[0] ? "; " : "");
+}
+
 int wsc__redis_base_init(wsc__redis_base *b, const wsc_layer_host *host,
                          const cJSON *cfg,
                          const char *const *extra, char *err, size_t errlen) {

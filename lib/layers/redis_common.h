@@ -37,6 +37,11 @@ void wsc__redis_base_clear(wsc__redis_base *b);
 int wsc__redis_fail(wsc__redis_base *b, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* WSC_ELAYER for an op on `kind` `name` refused because `c` is down, with
+ * the reason it is down when known ("Connection refused", "NOAUTH ..."). */
+int wsc__redis_unavailable(wsc__redis_base *b, const wsc__redis_conn *c,
+                           const char *kind, const char *name);
+
 /* A new local channel for `receiver`. */
 int wsc__redis_base_new_channel(wsc__redis_base *b, void *receiver,
                                 char *name, size_t namelen);

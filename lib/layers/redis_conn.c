@@ -225,6 +225,10 @@ int wsc__redis_conn_usable(const wsc__redis_conn *c) {
   return c->ac && !c->closing && (c->ready || !c->ever_ready);
 }
 
+const char *wsc__redis_conn_down_reason(const wsc__redis_conn *c) {
+  return c->logged_why;
+}
+
 int wsc__redis_conn_cmd(wsc__redis_conn *c, redisCallbackFn *fn, void *pd,
                         int argc, const char **argv, const size_t *lens) {
   if (!wsc__redis_conn_usable(c)) return WSC_ELAYER;

@@ -60,6 +60,9 @@ int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
  * program may send right after creating a layer. */
 int wsc__redis_conn_usable(const wsc__redis_conn *c);
 
+/* Why the connection is down, as last logged ("" while up or not known). */
+const char *wsc__redis_conn_down_reason(const wsc__redis_conn *c);
+
 /* Sends a command; `fn` gets the reply, or NULL if the connection is lost
  * or closed first. WSC_ELAYER when not usable (fn is then not called). */
 int wsc__redis_conn_cmd(wsc__redis_conn *c, redisCallbackFn *fn, void *pd,

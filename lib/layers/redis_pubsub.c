@@ -187,9 +187,7 @@ static int publish(ps_layer *l, const char *redis_channel, const char *head,
                    wsc_layer_done_fn done, void *arg, const char *kind,
                    const char *name) {
   if (!wsc__redis_conn_usable(&l->pub))
-    return wsc__redis_fail(&l->b, WSC_ELAYER,
-                           "%s '%s': Redis at %s is unreachable (reconnecting)",
-                           kind, name, l->b.url.masked);
+    return wsc__redis_unavailable(&l->b, &l->pub, kind, name);
   size_t chlen = strlen(redis_channel);
   held_publish *h = wsc__malloc(sizeof *h + chlen + hl + len);
   wsc__redis_op *op = wsc__redis_op_new(&l->b, done, arg, kind, name);

@@ -389,9 +389,7 @@ static int eval(q_layer *l, redisCallbackFn *fn, const char *script,
                 const size_t *arglens, wsc_layer_done_fn done, void *arg,
                 const char *kind, const char *name) {
   if (!wsc__redis_conn_usable(&l->cmd))
-    return wsc__redis_fail(&l->b, WSC_ELAYER,
-                           "%s '%s': Redis at %s is unreachable (reconnecting)",
-                           kind, name, l->b.url.masked);
+    return wsc__redis_unavailable(&l->b, &l->cmd, kind, name);
   if (nargs > 8) return WSC_EINVAL;
   wsc__redis_op *op = wsc__redis_op_new(&l->b, done, arg, kind, name);
   if (!op) return WSC_ENOMEM;
@@ -442,9 +440,7 @@ static int q_group_send(void *inst, const char *group, const char *msg,
 static int q_group_add(void *inst, const char *group, const char *channel) {
   q_layer *l = inst;
   if (!wsc__redis_conn_usable(&l->cmd))
-    return wsc__redis_fail(&l->b, WSC_ELAYER,
-                           "group '%s': Redis at %s is unreachable "
-                           "(reconnecting)", group, l->b.url.masked);
+    return wsc__redis_unavailable(&l->b, &l->cmd, "group", group);
   void *recv = wsc__strmap_get(&l->b.locals, channel);
   if (!recv) { /* another process's or a named channel: itself a member */
     add_membership(l, group, channel);
