@@ -1,6 +1,7 @@
-"""Redis faults under churn: the showcase server on a private redis-server,
-bench/churn.py against it, and one Redis fault every FAULT_GAP seconds, the
-kinds an operator or a managed Redis inflicts on a running deployment:
+"""Redis faults under churn: the showcase server (one process, or several on
+one Redis) on a private redis-server, bench/churn.py against it, and one
+Redis fault every FAULT_GAP seconds, the kinds an operator or a managed
+Redis inflicts on a running deployment:
 
   stall      DEBUG SLEEP 3 (a slow command, a fork on a big dataset)
   kill       CLIENT KILL of every client (a proxy or failover dropping them)
@@ -11,17 +12,17 @@ kinds an operator or a managed Redis inflicts on a running deployment:
   pause      CLIENT PAUSE 4000 ALL (a failover's pause)
 
     /usr/bin/python3 bench/redis_faults.py [--build build] [--steady room|reliable]
-        [--faults stall,kill,...] [--clients 30]
+        [--faults stall,kill,...] [--clients 30] [--processes 1]
 
-Prints one JSON line: when each fault began, churn.py's result, the server's
-exit status, its log lines by kind, the most its channel layers logged in
-any one second (a reconnect loop shows there), and sanitizer reports (run
-it on a -DWSC_SANITIZE=ON build to get them). Exits 1 if the server did not
-exit cleanly on SIGINT, a sanitizer reported, or the layers logged more
-than 50 lines in one second. Steady messages sent
-while Redis cannot take them are answered with an error, so churn.py's
-"missing" counts them; they are not silent losses. Loopback only; every
-step is bounded in time."""
+Prints one JSON line: when each fault began, churn.py's result, each
+server's exit status, their log lines by kind, the most their channel
+layers logged in any one second (a reconnect loop shows there), and
+sanitizer reports (run it on a -DWSC_SANITIZE=ON build to get them). Exits 1
+if a server did not exit cleanly on SIGINT, a sanitizer reported, or the
+layers logged more than 50 lines in one second. Steady messages sent while
+Redis cannot take them are answered with an error ("refused" in churn.py's
+result): told, not silently lost. Loopback only; every step is bounded in
+time."""
 import argparse
 import json
 import os
@@ -118,6 +119,46 @@ def shape(line):
     return line[:160]
 
 
+class Server:
+    """One showcase_server process on a free port, its log kept with times."""
+
+    def __init__(self, server_bin, redis_port):
+        self.port = free_port()
+        env = dict(os.environ, SHOWCASE_PORT=str(self.port),
+                   REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+                   ASAN_OPTIONS="detect_leaks=1", UBSAN_OPTIONS="print_stacktrace=1")
+        self.proc = subprocess.Popen(
+            [server_bin, "--config", os.path.join(ROOT, "examples/showcase/showcase.json")],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace")
+        self.lines = []  # (monotonic time, text)
+        self.reader = threading.Thread(target=self.read_log, daemon=True)
+        self.reader.start()
+
+    def read_log(self):
+        for line in self.proc.stdout:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def wait_listening(self):
+        deadline = time.monotonic() + 10
+        while not any(t.startswith("PORT ") for _, t in self.lines):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def stop(self):
+        """SIGINT, then its exit status (or why there is none)."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            status = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            status = "did not stop within 30 s of SIGINT"
+        self.reader.join(timeout=5)
+        return status
+
+
 def main(args):
     server_bin = os.path.join(args.build, "examples", "showcase_server")
     if not os.access(server_bin, os.X_OK):
@@ -125,33 +166,20 @@ def main(args):
     faults = args.faults.split(",")
     redis = Redis()
     redis.start()
-    port = free_port()
-    env = dict(os.environ, SHOWCASE_PORT=str(port),
-               REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
-               ASAN_OPTIONS="detect_leaks=1", UBSAN_OPTIONS="print_stacktrace=1")
-    server = subprocess.Popen(
-        [server_bin, "--config", os.path.join(ROOT, "examples/showcase/showcase.json")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        errors="replace")
-    lines = []  # (monotonic time, text)
-
-    def read_log():
-        for line in server.stdout:
-            lines.append((time.monotonic(), line.rstrip("\n")))
-    reader = threading.Thread(target=read_log, daemon=True)
-    reader.start()
-    deadline = time.monotonic() + 10
-    while not any(t.startswith("PORT ") for _, t in lines):
-        if server.poll() is not None or time.monotonic() > deadline:
+    servers = [Server(server_bin, redis.port) for _ in range(args.processes)]
+    for s in servers:
+        if not s.wait_listening():
+            for t in servers:
+                t.stop()
             redis.stop()
-            sys.exit("redis_faults: the server did not start:\n" +
-                     "\n".join(t for _, t in lines))
-        time.sleep(0.05)
+            sys.exit("redis_faults: a server did not start:\n" +
+                     "\n".join(t for _, t in s.lines))
     seconds = FAULT_GAP * (len(faults) + 2)
     churn = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "churn.py"), "--port", str(port),
+        [sys.executable, os.path.join(HERE, "churn.py"),
+         "--port", ",".join(str(s.port) for s in servers),
          "--seconds", str(seconds), "--clients", str(args.clients), "--warmup", "10",
-         "--server-pid", str(server.pid), "--steady", args.steady],
+         "--server-pid", str(servers[0].proc.pid), "--steady", args.steady],
         stdout=subprocess.PIPE, text=True)
     start = time.monotonic()
     began = {}
@@ -164,14 +192,9 @@ def main(args):
     finally:
         if churn.poll() is None:
             churn.kill()
-        server.send_signal(signal.SIGINT)
-        try:
-            status = server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            status = "did not stop within 30 s of SIGINT"
-        reader.join(timeout=5)
+        statuses = [s.stop() for s in servers]
         redis.stop()
+    lines = [line for s in servers for line in s.lines]
     # A client's failed request is logged once per request, so those lines
     # follow the load; the layers' own lines must not (one per outage).
     per_second = Counter(int(t - start) for t, text in lines if " layer." in text)
@@ -179,14 +202,15 @@ def main(args):
     result = {
         "faults_began_s": began,
         "churn": json.loads(out) if out.strip() else None,
-        "server_exit": status,
+        "server_exit": statuses,
         "log_lines": len(lines),
         "most_layer_log_lines_in_a_second": max(per_second.values(), default=0),
         "log_kinds": dict(Counter(shape(t) for _, t in lines).most_common(25)),
         "sanitizer_reports": sanitizer[:5],
     }
     print(json.dumps(result, ensure_ascii=False))
-    bad = status != 0 or sanitizer or result["most_layer_log_lines_in_a_second"] > 50
+    bad = (any(st != 0 for st in statuses) or sanitizer
+           or result["most_layer_log_lines_in_a_second"] > 50)
     return 1 if bad else 0
 
 
@@ -196,4 +220,7 @@ if __name__ == "__main__":
     ap.add_argument("--steady", choices=["room", "reliable"], default="room")
     ap.add_argument("--faults", default="stall,kill,oom,flush,restart,password,pause")
     ap.add_argument("--clients", type=int, default=30)
+    ap.add_argument("--processes", type=int, default=1,
+                    help="server processes on the one Redis; the steady messages cross from "
+                         "the last to the first")
     sys.exit(main(ap.parse_args()))
