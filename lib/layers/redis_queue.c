@@ -65,20 +65,25 @@ static const char SEND_LUA[] =
  * prefix, process capacity, group name, and the sending process's member
  * if it has connections in the group (else ""): missing from the set, it
  * is added back (Redis lost its data), so the sender's own clients get the
- * message. A member ending in '!' is a process's stream: it gets the
+ * message, and its alive key too, so that other processes' sends do not
+ * take it for dead before it renews the key. A member ending in '!' is a process's stream: it gets the
  * group's name and fans out itself, unless the process is no longer alive
  * (then it leaves the group; the sender is alive, whatever its key says).
  * Another process's connection added by name ("x!3") goes to its process's
  * stream ("x!") as a target; a named channel to its own stream. A member whose key
  * is not a stream (channels_redis keeps sorted sets under the same default
  * prefix) is skipped, not allowed to abort the send for everyone. Returns
- * {streams full, members skipped, dead processes removed}. */
+ * {streams full, members skipped, dead processes removed, sender added
+ * back}. */
 static const char GROUP_SEND_LUA[] =
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, now - tonumber(ARGV[4]))\n"
+    "local back = 0\n"
     "if ARGV[8] ~= '' and redis.call('ZADD', KEYS[1], 'NX', now, ARGV[8]) == 1 then\n"
     "  redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+    "  redis.call('SET', ARGV[5] .. ':alive:' .. ARGV[8], '1', 'PX', ARGV[3], 'NX')\n"
+    "  back = 1\n"
     "end\n"
     "local full, foreign, gone = 0, 0, 0\n"
     "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
@@ -99,7 +104,7 @@ static const char GROUP_SEND_LUA[] =
     "    else full = full + 1 end\n"
     "  end\n"
     "end\n"
-    "return {full, foreign, gone}\n";
+    "return {full, foreign, gone, back}\n";
 
 /* KEYS[1] group set; ARGV channel, group expiry ms. */
 static const char GROUP_ADD_LUA[] =
@@ -123,6 +128,7 @@ typedef struct q_layer {
   uv_timer_t refresh;
   uv_timer_t reread; /* retries a read Redis refused (not a lost connection) */
   int read_failing;   /* the last read was refused: logged once per streak */
+  int alive_set;      /* the alive key was set once: finding it gone is news */
   uint64_t refreshed_at; /* uv_now when the memberships were last re-added */
   int open_handles;
   void (*done)(void *);
@@ -256,8 +262,18 @@ static void refresh_all(q_layer *l) {
  * removed this process from its groups, so it joins them again. */
 static void on_alive_renewed(redisAsyncContext *ac, void *r, void *pd) {
   (void)ac;
+  q_layer *l = pd;
   redisReply *reply = r;
-  if (reply && reply->type == REDIS_REPLY_NIL) refresh_all(pd);
+  if (!reply || reply->type == REDIS_REPLY_ERROR) return;
+  if (reply->type == REDIS_REPLY_NIL) {
+    if (l->alive_set && l->groups.count) /* not the first: it went */
+      wsc__host_logf(l->b.host, WSC_LOG_WARN,
+                      "%s was gone from %s (Redis lost its data, or this process "
+                      "stalled longer than the expiry); joining its %zu group(s) again",
+                      l->alive, l->b.url.masked, l->groups.count);
+    refresh_all(l);
+  }
+  l->alive_set = 1;
 }
 
 static void renew_alive(q_layer *l) {
@@ -358,15 +374,22 @@ static void send_reply(redisAsyncContext *ac, void *r, void *pd) {
 static void group_send_reply(redisAsyncContext *ac, void *r, void *pd) {
   wsc__redis_op *op = pd;
   redisReply *reply = r;
-  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
       reply->element[0]->type != REDIS_REPLY_INTEGER ||
       reply->element[1]->type != REDIS_REPLY_INTEGER ||
-      reply->element[2]->type != REDIS_REPLY_INTEGER) {
+      reply->element[2]->type != REDIS_REPLY_INTEGER ||
+      reply->element[3]->type != REDIS_REPLY_INTEGER) {
     send_reply(ac, r, pd); /* an error: reported to whoever sent */
     return;
   }
   long long full = reply->element[0]->integer, foreign = reply->element[1]->integer,
             gone = reply->element[2]->integer;
+  if (reply->element[3]->integer) { /* its other groups went the same way */
+    wsc__host_logf(op->b->host, WSC_LOG_WARN,
+                    "%s: this process had clients in the group but was missing from it "
+                    "in Redis (Redis lost its data?); joining its groups again", op->what);
+    refresh_all((q_layer *)op->b);
+  }
   if (gone > 0)
     wsc__host_logf(op->b->host, WSC_LOG_INFO,
                     "%s: %lld process(es) no longer alive left the group",
