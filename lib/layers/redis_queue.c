@@ -33,7 +33,8 @@
  *   group send a write within `expiry` (60 s), not after group_expiry (a
  *   day: the channels_redis zombie-member complaint). A process that finds
  *   its key gone at renewal (Redis lost its data, or the process's loop
- *   stalled longer than `expiry`) re-adds its memberships.
+ *   stalled longer than `expiry`), or itself missing from a group it sends
+ *   to, re-adds its memberships.
  * - Sends made while Redis is unreachable fail at once with WSC_ELAYER. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,18 +64,17 @@ static const char SEND_LUA[] =
 
 /* KEYS[1] group set; ARGV message, capacity, expiry ms, group expiry ms,
  * prefix, process capacity, group name, and the sending process's member
- * if it has connections in the group (else ""): missing from the set, it
- * is added back (Redis lost its data), so the sender's own clients get the
- * message, and its alive key too, so that other processes' sends do not
- * take it for dead before it renews the key. A member ending in '!' is a process's stream: it gets the
- * group's name and fans out itself, unless the process is no longer alive
- * (then it leaves the group; the sender is alive, whatever its key says).
- * Another process's connection added by name ("x!3") goes to its process's
- * stream ("x!") as a target; a named channel to its own stream. A member whose key
- * is not a stream (channels_redis keeps sorted sets under the same default
- * prefix) is skipped, not allowed to abort the send for everyone. Returns
- * {streams full, members skipped, dead processes removed, sender added
- * back}. */
+ * if it has connections in the group (else ""). Missing from the set (Redis
+ * lost its data), the sender is added back with its alive key, so its own
+ * clients get the message and other processes' sends do not take it for
+ * dead before it renews the key. A member ending in '!' is a process's
+ * stream: it gets the group's name and fans out itself, unless the process
+ * is no longer alive (then it leaves the group). Another process's
+ * connection added by name ("x!3") goes to its process's stream ("x!") as a
+ * target; a named channel to its own stream. A member whose key is not a
+ * stream (channels_redis keeps sorted sets under the same default prefix)
+ * is skipped, not allowed to abort the send for everyone. Returns {streams
+ * full, members skipped, dead processes removed, sender added back}. */
 static const char GROUP_SEND_LUA[] =
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
