@@ -41,6 +41,8 @@ from collections import Counter
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FAULT_GAP = 10
+# A Redis connection's own state: lost (and why), back.
+CONNECTION_LINE = re.compile(r" layer\.\S+ (publish|subscribe|command|receive) connection to ")
 
 
 def free_port():
@@ -201,7 +203,7 @@ def main(args):
     # lost, a new reason, back): a reconnect loop shows there.
     per_second = Counter((i, int(t - start)) for i, s in enumerate(servers)
                          for t, text in s.lines
-                         if " layer." in text and " connection to " in text)
+                         if CONNECTION_LINE.search(text))
     sanitizer = [t for _, t in lines if "Sanitizer" in t or "runtime error" in t]
     result = {
         "faults_began_s": began,
