@@ -1,9 +1,13 @@
 /* A layer without a server (wsc_layer_*): a worker-style program opens the
  * config's alias and reaches the clients of a real server process through a
  * real redis-server, for both Redis drivers; outcomes and errors come back
- * to the sender. */
+ * to the sender, with why Redis is down (refused, or hung). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -37,6 +41,30 @@ static void wait_outcome(uv_loop_t *loop, outcome *o) {
     uv_sleep(10);
   }
   CHECK_EQ(o->calls, 1);
+}
+
+/* Listens on 127.0.0.1:port and never accepts nor answers. */
+static int silent_listener(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(fd >= 0);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 16) == 0);
+  return fd;
+}
+
+/* Runs the loop, broadcasting every 10 ms, until a broadcast returns `rc`
+ * (with `errmsg` in the layer's message, if given) or `ms` have passed. */
+static int until(uv_loop_t *loop, wsc_layer *l, int ms, int rc, const char *errmsg) {
+  for (int t = 0; t < ms; t += 10) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    if (wsc_layer_broadcast_event(l, "lobby", S("{\"action\":\"x\"}"), NULL, NULL) == rc &&
+        (!errmsg || strstr(wsc_layer_errmsg(l), errmsg)))
+      return 1;
+    uv_sleep(10);
+  }
+  return 0;
 }
 
 static void run_driver(const char *driver) {
@@ -111,7 +139,13 @@ static void run_driver(const char *driver) {
            WSC_ELAYER);
   CHECK_CONTAINS(wsc_layer_errmsg(l), "is unreachable (Connection refused; reconnecting)");
   CHECK_CONTAINS(wsc_layer_errmsg(l), wst_redis_url(redis));
+  /* Something takes connections on Redis' port and never answers (a hung
+   * Redis, a half-dead proxy): down too, with that reason, not connected. */
+  int silent = silent_listener(wst_redis_port(redis));
+  CHECK(until(&loop, l, 15000, WSC_ELAYER, "(connected, but no answer in time; reconnecting)"));
+  close(silent);
   wst_redis_restart(redis);
+  CHECK(until(&loop, l, 15000, 0, NULL)); /* back, within the backoff */
 
   CHECK_OK(wsc_layer_close(l, NULL, NULL));
   uv_run(&loop, UV_RUN_DEFAULT);
