@@ -31,8 +31,8 @@ int wsc__redis_base_init(wsc__redis_base *b, const wsc_layer_host *host,
                          const char *const *extra, char *err, size_t errlen) {
   memset(b, 0, sizeof *b);
   b->host = host;
-  const char *keys[16] = {"driver", "url", "prefix"};
-  size_t nk = 3;
+  const char *keys[16] = {"driver", "url", "prefix", "reply_timeout"};
+  size_t nk = 4;
   for (; extra && *extra && nk < 15; extra++) keys[nk++] = *extra;
   keys[nk] = NULL;
   char where[128];
@@ -51,6 +51,11 @@ int wsc__redis_base_init(wsc__redis_base *b, const wsc_layer_host *host,
     return WSC_ECONFIG;
   }
   snprintf(b->prefix, sizeof b->prefix, "%s", prefix ? prefix->valuestring : "asgi");
+  unsigned long timeout_s;
+  rc = wsc__cfg_get_uint(cfg, "reply_timeout", 1, 3600, 15, &timeout_s, where,
+                         err, errlen);
+  if (rc) return rc;
+  b->reply_timeout_ms = timeout_s * 1000;
   char uerr[WSC_ERRBUF_SIZE];
   if (wsc__redis_url_parse(url ? url->valuestring : "redis://localhost:6379", &b->url,
                            uerr, sizeof uerr)) {

@@ -17,6 +17,7 @@ typedef struct wsc__redis_base {
   wsc__redis_url url;
   char ip[64];
   int version; /* major*100+minor */
+  uint64_t reply_timeout_ms; /* "reply_timeout": see wsc__redis_conn_watch */
   char prefix[64];
   char proc[48]; /* "specific.<24 hex>": this process's part of names */
   unsigned long next_id;

@@ -12,6 +12,9 @@
 #define CONNECT_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define REPLY_TIMEOUT_MS 15000
+#define WATCH_MS 1000
+#define RETIRED_MAX_MS 30000 /* how long answers owed on a given-up connection are awaited */
 
 /* ---- hiredis on a uv_poll ------------------------------------------------
  * hiredis 0.14's adapters/libuv.h returns early when the poll reports an
@@ -23,13 +26,17 @@ typedef struct uvev {
   uv_poll_t poll;
   redisAsyncContext *ac;
   int events;
+  unsigned long *reads; /* counted for the watch: Redis is alive */
 } uvev;
 
 static void uvev_cb(uv_poll_t *h, int status, int events) {
   uvev *e = h->data;
   int ev = status < 0 ? e->events : events;
   /* Either call may free the context (cleanup then clears e->ac). */
-  if (e->ac && (ev & UV_READABLE)) redisAsyncHandleRead(e->ac);
+  if (e->ac && (ev & UV_READABLE)) {
+    ++*e->reads;
+    redisAsyncHandleRead(e->ac);
+  }
   if (e->ac && (ev & UV_WRITABLE)) redisAsyncHandleWrite(e->ac);
 }
 
@@ -53,7 +60,8 @@ static void uvev_cleanup(void *p) {
   uv_close((uv_handle_t *)&e->poll, uvev_closed);
 }
 
-static int uvev_attach(redisAsyncContext *ac, uv_loop_t *loop) {
+static int uvev_attach(redisAsyncContext *ac, uv_loop_t *loop,
+                       unsigned long *reads) {
   uvev *e = wsc__calloc(1, sizeof *e);
   if (!e) return -1;
   if (uv_poll_init(loop, &e->poll, ac->c.fd)) {
@@ -62,6 +70,7 @@ static int uvev_attach(redisAsyncContext *ac, uv_loop_t *loop) {
   }
   e->poll.data = e;
   e->ac = ac;
+  e->reads = reads;
   ac->ev.data = e;
   ac->ev.addRead = uvev_add_read;
   ac->ev.delRead = uvev_del_read;
@@ -75,7 +84,46 @@ static int uvev_attach(redisAsyncContext *ac, uv_loop_t *loop) {
 
 static void connect_now(wsc__redis_conn *c);
 
-static void on_retry(uv_timer_t *t) { connect_now(t->data); }
+/* ---- a given-up connection, kept for the answers it is owed -------------
+ * A hung Redis and a dead network look alike from here, so a connection
+ * given up by the watch is not thrown away at once: Redis may only be busy,
+ * and then what was sent on it is still carried out and answered. It stays
+ * open, taking nothing new, until those answers are in, or for
+ * RETIRED_MAX_MS; a subscriber's keeps delivering until its successor has
+ * been greeted (then closed before the successor subscribes: a message is
+ * never delivered twice). */
+
+static void on_retired_disconnect(const redisAsyncContext *cac, int status) {
+  (void)status;
+  wsc__redis_conn *c = cac->data;
+  if (c->retired == cac) c->retired = NULL;
+}
+
+/* Closes the retired connection; answers still owed get NULL. */
+static void drop_retired(wsc__redis_conn *c) {
+  redisAsyncContext *ac = c->retired;
+  c->retired = NULL;
+  if (ac) redisAsyncFree(ac);
+}
+
+static void drop_retired_if_overdue(wsc__redis_conn *c) {
+  if (c->retired && uv_now(c->loop) - c->retired_at >= RETIRED_MAX_MS)
+    drop_retired(c);
+}
+
+static void retire(wsc__redis_conn *c, redisAsyncContext *ac) {
+  drop_retired(c);
+  c->retired = ac;
+  c->retired_at = uv_now(c->loop);
+  ac->onDisconnect = on_retired_disconnect;
+  /* Closes once the owed answers are in (at once if none are owed). */
+  if (!(ac->c.flags & REDIS_SUBSCRIBED)) redisAsyncDisconnect(ac);
+}
+
+static void on_retry(uv_timer_t *t) {
+  drop_retired_if_overdue(t->data);
+  connect_now(t->data);
+}
 
 static void lost(wsc__redis_conn *c, const char *why) {
   int was_ready = c->ready;
@@ -95,6 +143,74 @@ static void lost(wsc__redis_conn *c, const char *why) {
   unsigned d = c->backoff_ms ? c->backoff_ms : BACKOFF_MIN_MS;
   c->backoff_ms = d * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d * 2;
   uv_timer_start(&c->timer, on_retry, d, 0);
+}
+
+/* Stops using a connection Redis does not answer on, and reconnects. With
+ * `keep`, what it is owed is still awaited (retire); else its pending
+ * callbacks get NULL replies now, and commands they send are refused. */
+static void give_up(wsc__redis_conn *c, const char *why, int keep) {
+  redisAsyncContext *ac = c->ac;
+  c->ac = NULL;
+  if (keep) {
+    retire(c, ac);
+  } else {
+    ac->onDisconnect = NULL; /* told below, once */
+    redisAsyncFree(ac);
+  }
+  lost(c, why);
+}
+
+/* ---- the watch ------------------------------------------------------------
+ * Progress is anything read from Redis. Redis owes us something while
+ * hiredis holds callbacks for replies (a subscribed connection holds none
+ * for its messages) or a ping is out; silence then for the timeout (plus
+ * the grace of a blocking read) means a hung Redis or a dead network, which
+ * TCP would report only after its retransmissions give up (~15 minutes). */
+
+static int send_ping(wsc__redis_conn *c) {
+  if (c->ping) return c->ping(c, c->ud);
+  return redisAsyncCommand(c->ac, NULL, NULL, "PING") == REDIS_OK ? 0 : -1;
+}
+
+static void on_watch(uv_timer_t *t) {
+  wsc__redis_conn *c = t->data;
+  drop_retired_if_overdue(c);
+  if (!c->ac || !c->ready) return;
+  uint64_t now = uv_now(c->loop);
+  /* A late tick means our own loop was held up (a slow handler): what
+   * Redis sent meanwhile is still unread, so its silence proves nothing. */
+  int late = now - c->tick_at > 2 * WATCH_MS;
+  c->tick_at = now;
+  if (late || c->reads != c->reads_seen) {
+    if (c->reads != c->reads_seen) c->pinging = 0;
+    c->reads_seen = c->reads;
+    c->heard_at = now;
+  }
+  int owed = c->pinging || c->ac->replies.head;
+  if (!owed) {
+    c->waiting_since = 0;
+    if (now - c->heard_at >= c->timeout_ms && send_ping(c) == 0) {
+      c->pinging = 1;
+      c->waiting_since = now;
+    }
+    return;
+  }
+  if (!c->waiting_since) c->waiting_since = now;
+  uint64_t since = c->heard_at > c->waiting_since ? c->heard_at : c->waiting_since;
+  if (now - since < c->timeout_ms + c->grace_ms) return;
+  char why[64];
+  snprintf(why, sizeof why, "no answer in %.3g s",
+           (double)(c->timeout_ms + c->grace_ms) / 1000);
+  give_up(c, why, c->keep_owed);
+}
+
+static void start_watch(wsc__redis_conn *c) {
+  uint64_t now = uv_now(c->loop);
+  c->reads_seen = c->reads;
+  c->tick_at = c->heard_at = now;
+  c->waiting_since = 0;
+  c->pinging = 0;
+  uv_timer_start(&c->timer, on_watch, WATCH_MS, WATCH_MS);
 }
 
 /* The connection counts as made once Redis has answered the greeting (AUTH,
@@ -119,7 +235,9 @@ static void on_greeting_reply(redisAsyncContext *ac, void *r, void *pd) {
     redisAsyncDisconnect(ac); /* on_disconnect gives greeting_error */
     return;
   }
-  uv_timer_stop(&c->timer);
+  /* A retired subscriber goes before this one subscribes, not after. */
+  if (c->retired && (c->retired->c.flags & REDIS_SUBSCRIBED)) drop_retired(c);
+  start_watch(c);
   c->greeting = 0;
   c->backoff_ms = 0;
   c->ready = 1;
@@ -155,12 +273,8 @@ static void on_disconnect(const redisAsyncContext *cac, int status) {
 
 static void on_connect_timeout(uv_timer_t *t) {
   wsc__redis_conn *c = t->data;
-  redisAsyncContext *ac = c->ac;
-  if (!ac || c->ready) return;
-  c->ac = NULL;
-  ac->onDisconnect = NULL; /* told below, once */
-  redisAsyncFree(ac);
-  lost(c, c->greeting ? "connected, but no answer in time" : "connect timed out");
+  if (!c->ac || c->ready) return;
+  give_up(c, c->greeting ? "connected, but no answer in time" : "connect timed out", 0);
 }
 
 static void connect_now(wsc__redis_conn *c) {
@@ -178,7 +292,7 @@ static void connect_now(wsc__redis_conn *c) {
     return;
   }
   ac->data = c;
-  if (uvev_attach(ac, c->loop)) {
+  if (uvev_attach(ac, c->loop, &c->reads)) {
     redisAsyncFree(ac);
     lost(c, "cannot watch the socket");
     return;
@@ -215,10 +329,20 @@ int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
   c->on_ready = on_ready;
   c->on_down = on_down;
   c->ud = ud;
+  c->timeout_ms = REPLY_TIMEOUT_MS;
   if (uv_timer_init(loop, &c->timer)) return WSC_ENOMEM;
   c->timer.data = c;
   connect_now(c);
   return 0;
+}
+
+void wsc__redis_conn_watch(wsc__redis_conn *c, uint64_t timeout_ms,
+                           uint64_t grace_ms, wsc__redis_ping_fn ping,
+                           int keep_owed) {
+  c->keep_owed = keep_owed;
+  c->timeout_ms = timeout_ms;
+  c->grace_ms = grace_ms;
+  c->ping = ping;
 }
 
 int wsc__redis_conn_usable(const wsc__redis_conn *c) {
@@ -248,6 +372,7 @@ void wsc__redis_conn_close(wsc__redis_conn *c, void (*closed)(void *),
   c->ready = 0;
   c->closed_cb = closed;
   c->closed_arg = arg;
+  drop_retired(c);
   uv_timer_stop(&c->timer);
   if (c->ac) {
     redisAsyncContext *ac = c->ac;

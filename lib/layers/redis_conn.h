@@ -1,7 +1,10 @@
 /* A Redis connection kept up on the loop: async connect to an address
  * resolved once at create time (no DNS on the loop), AUTH and SELECT, a
  * PING that proves the connection usable, a timeout on a loop timer for
- * all of it, and reconnection with backoff. Also the
+ * all of it, and reconnection with backoff. Once up, the same timer
+ * watches it: a Redis that stops answering (hung, or cut off by a network
+ * that leaves the socket open, which TCP reports only after many minutes)
+ * is given up after the reply timeout and reconnected to. Also the
  * bounded blocking probe that lets a create call fail on a wrong URL,
  * password or database. */
 #ifndef WSC_LIB_REDIS_CONN_H
@@ -17,6 +20,8 @@
 
 typedef struct wsc__redis_conn wsc__redis_conn;
 typedef void (*wsc__redis_event_fn)(wsc__redis_conn *rc, void *ud);
+/* Asks Redis for an answer on `rc` (the watch's ping); 0 when sent. */
+typedef int (*wsc__redis_ping_fn)(wsc__redis_conn *rc, void *ud);
 
 struct wsc__redis_conn {
   uv_loop_t *loop;
@@ -31,8 +36,17 @@ struct wsc__redis_conn {
   int closing;
   char greeting_error[128]; /* why Redis refused the greeting, for the log */
   char logged_why[128];     /* the reason last logged for this outage; "" when up */
-  uv_timer_t timer; /* connect timeout, then reconnect backoff */
+  uv_timer_t timer; /* connect timeout, reconnect backoff, or the watch */
   unsigned backoff_ms;
+  /* The watch (see wsc__redis_conn_watch). */
+  uint64_t timeout_ms, grace_ms;
+  wsc__redis_ping_fn ping;
+  unsigned long reads, reads_seen; /* readable events, and as last seen */
+  uint64_t tick_at, heard_at, waiting_since;
+  int pinging; /* a ping is out: Redis owes us an answer */
+  int keep_owed; /* a given-up connection is retired, not dropped */
+  redisAsyncContext *retired; /* given up, awaiting what it is owed */
+  uint64_t retired_at;
   wsc__redis_event_fn on_ready, on_down;
   void *ud;
   void (*closed_cb)(void *);
@@ -54,6 +68,21 @@ int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
                           const char *role, const wsc_layer_host *host,
                           wsc__redis_event_fn on_ready,
                           wsc__redis_event_fn on_down, void *ud);
+
+/* Sets how the connection is watched once up (call after start): when
+ * Redis owes an answer (a reply, or a ping's) and has sent nothing for
+ * `timeout_ms`, plus `grace_ms` on a connection that always waits on a
+ * blocking command, the connection is given up ("no answer in N s") and
+ * remade with backoff. With `keep_owed` the given-up connection stays open
+ * for up to 30 s for the answers it is owed (a hung Redis answers them when
+ * it wakes; a subscriber's keeps delivering until its successor is
+ * greeted); without, its pending callbacks get NULL at once (for a read
+ * that is simply made again). A connection silent for `timeout_ms` is
+ * pinged: with `ping`, or PING when NULL (a subscribed connection cannot
+ * PING). The default is 15 s, no grace, PING, not kept. */
+void wsc__redis_conn_watch(wsc__redis_conn *c, uint64_t timeout_ms,
+                           uint64_t grace_ms, wsc__redis_ping_fn ping,
+                           int keep_owed);
 
 /* Whether commands are accepted now: when connected, and also during the
  * first connect after start (hiredis holds them until it is made), so a

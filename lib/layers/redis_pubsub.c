@@ -38,6 +38,7 @@ typedef struct ps_layer {
   held_publish *held, **held_tail;
   wsc__redis_conn pub, sub;
   char self_channel[128]; /* <prefix><proc> */
+  char ping_channel[140]; /* <prefix>__ping__<proc>: nobody publishes */
   char group_prefix[96];  /* <prefix>__group__ */
   wsc__strmap groups;     /* group -> wsc__local_group */
   int open_conns;
@@ -61,6 +62,7 @@ static void on_message(redisAsyncContext *ac, void *r, void *pd) {
   if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
     return; /* the connection ended: sub_down releases what waits */
   if (strcmp(reply->element[0]->str, "subscribe") == 0) {
+    if (strcmp(reply->element[1]->str, l->ping_channel) == 0) return;
     if (l->pending_subs > 0 && --l->pending_subs == 0) release_held(l);
     return;
   }
@@ -86,6 +88,16 @@ static int subscribe(ps_layer *l, const char *cmd, const char *channel) {
   int rc = wsc__redis_conn_cmd(&l->sub, on_message, l, 2, argv, lens);
   if (rc == 0 && cmd[0] == 'S') l->pending_subs++;
   return rc;
+}
+
+/* The watch's ping: a subscribed connection cannot PING (hiredis 0.14
+ * hands the answer to no callback), so it subscribes again to a channel of
+ * its own, which Redis confirms each time. */
+static int sub_ping(wsc__redis_conn *c, void *ud) {
+  ps_layer *l = ud;
+  const char *argv[2] = {"SUBSCRIBE", l->ping_channel};
+  size_t lens[2] = {9, strlen(l->ping_channel)};
+  return wsc__redis_conn_cmd(c, on_message, l, 2, argv, lens);
 }
 
 /* (Re)subscribes to our own channel and every group we have members in. */
@@ -135,6 +147,8 @@ static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
   snprintf(l->self_channel, sizeof l->self_channel, "%s%s", l->b.prefix,
            l->b.proc);
   snprintf(l->group_prefix, sizeof l->group_prefix, "%s__group__", l->b.prefix);
+  snprintf(l->ping_channel, sizeof l->ping_channel, "%s__ping__%s", l->b.prefix,
+           l->b.proc);
   if (wsc__redis_conn_start(&l->pub, host->loop, &l->b.url, l->b.ip,
                             "publish", host, NULL, NULL, l) ||
       wsc__redis_conn_start(&l->sub, host->loop, &l->b.url, l->b.ip,
@@ -142,6 +156,8 @@ static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
     wsc__free(l); /* only fails on timer init, before anything is live */
     return WSC_ENOMEM;
   }
+  wsc__redis_conn_watch(&l->pub, l->b.reply_timeout_ms, 0, NULL, 1);
+  wsc__redis_conn_watch(&l->sub, l->b.reply_timeout_ms, 0, sub_ping, 1);
   l->open_conns = 2;
   l->held_tail = &l->held;
   *inst = l;

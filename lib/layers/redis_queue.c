@@ -48,6 +48,7 @@
 #include "wschannels/error.h"
 
 #define READ_BLOCK_MS "5000"
+#define READ_BLOCK_GRACE_MS 5000 /* the read's answer may take this long */
 #define READ_COUNT "512"
 #define REREAD_MS 1000
 #define ALIVE_CHECK_MS 1000
@@ -346,6 +347,9 @@ static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
                         host, cmd_ready, NULL, l);
   wsc__redis_conn_start(&l->rx, host->loop, &l->b.url, l->b.ip, "receive",
                         host, rx_ready, NULL, l);
+  wsc__redis_conn_watch(&l->cmd, l->b.reply_timeout_ms, 0, NULL, 1);
+  /* A read is made again from the last id delivered: nothing to keep. */
+  wsc__redis_conn_watch(&l->rx, l->b.reply_timeout_ms, READ_BLOCK_GRACE_MS, NULL, 0);
   uv_timer_init(host->loop, &l->reread);
   l->reread.data = l;
   l->open_handles = 4;
