@@ -34,9 +34,9 @@ static void on_result(int status, const char *errmsg, void *ud) {
   snprintf(o->msg, sizeof o->msg, "%s", errmsg ? errmsg : "");
 }
 
-/* Runs the loop until the outcome arrives (bounded). */
+/* Runs the loop until the outcome arrives (bounded: 10 s). */
 static void wait_outcome(uv_loop_t *loop, outcome *o) {
-  for (int i = 0; i < 500 && !o->calls; i++) {
+  for (int i = 0; i < 1000 && !o->calls; i++) {
     uv_run(loop, UV_RUN_NOWAIT);
     uv_sleep(10);
   }
@@ -71,7 +71,7 @@ static void run_driver(const char *driver) {
   char cfg[1024];
   snprintf(cfg, sizeof cfg,
            "{\"layers\":{\"L\":{\"driver\":\"%s\",\"url\":\"${WST_REDIS_URL}\","
-           "\"prefix\":\"snd_%s\"%s}},"
+           "\"prefix\":\"snd_%s\",\"reply_timeout\":2%s}},"
            "\"routes\":[{\"path\":\"/ws/chat\",\"consumer\":\"chat\"}],"
            "\"consumers\":{\"chat\":{\"layer\":\"L\",\"groups\":[\"lobby\"]}}}",
            driver, driver, strcmp(driver, "redis") == 0 ? ",\"capacity\":2" : "");
@@ -128,6 +128,24 @@ static void run_driver(const char *driver) {
     CHECK_EQ(f[2].status, WSC_EFULL);
     CHECK_CONTAINS(f[2].msg, "channel 'nobody' is full");
   }
+  /* Redis hangs (stopped: the kernel still takes what is sent). Once Redis
+   * owes an answer for reply_timeout, later sends are refused at once,
+   * saying why (they waited in hiredis before: for ever, on a dead
+   * network); what was sent before is not given up on, and is carried out
+   * and reported when Redis wakes. */
+  wst_redis_signal(redis, SIGSTOP);
+  outcome h = {0, 0, ""};
+  CHECK_OK(wsc_layer_broadcast_event(l, "lobby", S("{\"action\":\"told\",\"payload\":\"held\"}"),
+                                     on_result, &h));
+  CHECK(until(&loop, l, 10000, WSC_ELAYER, "is unreachable (no answer in 2 s; reconnecting)"));
+  CHECK_EQ(h.calls, 0);
+  wst_redis_signal(redis, SIGCONT);
+  wait_outcome(&loop, &h);
+  CHECK_EQ(h.status, 0);
+  if (strcmp(driver, "redis") == 0) /* Pub/Sub may miss it while resubscribing */
+    wst_expect(c, "{\"action\":\"told\",\"payload\":\"held\"}");
+  CHECK(until(&loop, l, 15000, 0, NULL));
+
   /* Redis down: a clear, immediate error naming the URL and why (after a
    * second of retries, the refused connect rather than the first loss). */
   wst_redis_kill(redis);

@@ -59,8 +59,23 @@
   } while (0)
 
 /* Runs one named test function and reports it (a failure aborts). */
+/* WST_ONLY=part[,part...] runs only the tests whose name contains a part. */
+static inline int wst_selected(const char *name) {
+  const char *only = getenv("WST_ONLY");
+  if (!only) return 1;
+  for (const char *p = only; *p;) {
+    size_t n = strcspn(p, ",");
+    char part[128];
+    snprintf(part, sizeof part, "%.*s", (int)n, p);
+    if (n && strstr(name, part)) return 1;
+    p += n + (p[n] == ',');
+  }
+  return 0;
+}
+
 #define RUN(fn)                                  \
   do {                                           \
+    if (!wst_selected(#fn)) break;               \
     fprintf(stderr, "[ RUN  ] %s\n", #fn);       \
     fn();                                        \
     fprintf(stderr, "[  OK  ] %s\n", #fn);       \

@@ -93,6 +93,10 @@ wst_redis *wst_redis_start(int persist) {
 int wst_redis_port(const wst_redis *r) { return r->port; }
 const char *wst_redis_url(const wst_redis *r) { return r->url; }
 
+void wst_redis_signal(wst_redis *r, int sig) {
+  if (r->pid > 0) kill(r->pid, sig);
+}
+
 void wst_redis_kill(wst_redis *r) {
   if (r->pid <= 0) return;
   kill(r->pid, SIGKILL);

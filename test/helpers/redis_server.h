@@ -12,6 +12,9 @@ typedef struct wst_redis wst_redis;
 wst_redis *wst_redis_start(int persist);
 int wst_redis_port(const wst_redis *r);
 const char *wst_redis_url(const wst_redis *r); /* redis://127.0.0.1:PORT/0 */
+/* SIGSTOP or SIGCONT: a hung Redis (the kernel still takes connections
+ * and what is sent on them). */
+void wst_redis_signal(wst_redis *r, int sig);
 /* SIGKILL, then wait for the process to end. */
 void wst_redis_kill(wst_redis *r);
 /* Starts again on the same port and directory (after wst_redis_kill). */
