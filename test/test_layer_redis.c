@@ -7,7 +7,8 @@
  * A Redis that refuses reconnects (a password set since) is retried with
  * backoff, not hammered. For the queue driver also: capacity, expiry,
  * messages Redis accepted before a kill -9 delivered after its restart, and
- * group memberships back within a second of Redis losing its data. */
+ * group memberships back within a second of Redis losing its data. A network
+ * that goes silent without closing anything is noticed within seconds. */
 #include <signal.h>
 #include <sys/wait.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "helpers/check.h"
 #include "helpers/process.h"
 #include "helpers/redis_server.h"
+#include "helpers/tcp_relay.h"
 #include "helpers/ws_client.h"
 
 #define IS_QUEUE (strcmp(WST_DRIVER, "redis") == 0)
@@ -27,7 +29,7 @@
 static char *server_bin;
 static wst_redis *redis;
 
-static char *config(const char *prefix, const char *extra) {
+static char *config_at(const char *url, const char *prefix, const char *extra) {
   char *c = malloc(1024);
   snprintf(c, 1024,
            "{\"layers\":{\"L\":{\"driver\":\"%s\",\"url\":\"%s\",\"prefix\":\"%s\"%s}},"
@@ -35,8 +37,12 @@ static char *config(const char *prefix, const char *extra) {
            /* load tests: one client sends thousands of messages */
            "\"limits\":{\"messages_per_second\":0},"
            "\"consumers\":{\"chat\":{\"layer\":\"L\",\"groups\":[\"lobby\"]}}}",
-           WST_DRIVER, wst_redis_url(redis), prefix, extra ? extra : "");
+           WST_DRIVER, url, prefix, extra ? extra : "");
   return c;
+}
+
+static char *config(const char *prefix, const char *extra) {
+  return config_at(wst_redis_url(redis), prefix, extra);
 }
 
 static wst_proc start(const char *cfg) {
@@ -494,6 +500,40 @@ static void test_memberships_return_after_redis_loses_its_data(void) {
   free(cfg);
 }
 
+/* A network that fails without closing anything (a partition, a dead host
+ * behind a NAT, a failover that moved the address): TCP says nothing for
+ * some 15 minutes, so process A waited that long on its dead connections,
+ * and its clients missed every broadcast from B meanwhile (on Pub/Sub its
+ * subscriber, which only listens, never noticed at all). A now gives a
+ * connection up once Redis owes it an answer for reply_timeout (pinging
+ * quiet ones), connects again, and the queue layer then delivers what B
+ * sent during the cut. */
+static void test_a_silent_network_is_noticed(void) {
+  wst_relay *relay = wst_relay_start(wst_redis_port(redis));
+  char url[64];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", wst_relay_port(relay));
+  char *via_relay = config_at(url, "cut", ",\"reply_timeout\":2"),
+       *direct = config("cut", NULL);
+  wst_proc a = start(via_relay), b = start(direct);
+  wst_client *c[2] = {wst_open(a.port, "/ws/chat"), wst_open(b.port, "/ws/chat")};
+  settle(c[1], c, 2);
+  wst_relay_cut(relay);
+  say(c[1], "during the cut");
+  expect_said(c[1], "during the cut");
+  if (IS_QUEUE) { /* kept in Redis: A reads it once connected again */
+    char *m = wst_recv(c[0], 20000);
+    CHECK_STREQ(m, "{\"action\":\"said\",\"payload\":\"during the cut\"}");
+    free(m);
+  }
+  settle(c[1], c, 2); /* B's broadcasts reach A's client again */
+  settle(c[0], c, 2); /* and A's reach B's */
+  said_to_both_then_stop(&a, c, "healed");
+  wst_proc_stop(&b);
+  wst_relay_stop(relay);
+  free(via_relay);
+  free(direct);
+}
+
 enum { CLIENTS = 200, MESSAGES = 10000 };
 
 /* A Redis shared with Django Channels under the same prefix: channels_redis
@@ -534,9 +574,13 @@ static void test_10000_broadcasts_to_200_clients(void) {
       snprintf(text, sizeof text, "%d:%d", s, m);
       say(senders[s], text);
     }
-  for (int i = 0; i < CLIENTS; i++) {
-    int next[2] = {0, 0};
-    for (int k = 0; k < MESSAGES; k++) {
+  /* Round-robin: a client left unread while others take all of theirs
+   * sits at a zero TCP window, and Linux's window probes back off to tens
+   * of seconds (seen: 256 KB waiting in the server's socket, none in the
+   * client's, for over 20 s). */
+  int (*next)[2] = calloc(CLIENTS, sizeof *next);
+  for (int k = 0; k < MESSAGES; k++) {
+    for (int i = 0; i < CLIENTS; i++) {
       char *got = wst_recv(cl[i], 20000);
       int s, n;
       if (!got) /* closed (its code), or nothing more came */
@@ -546,11 +590,12 @@ static void test_10000_broadcasts_to_200_clients(void) {
         fprintf(stderr, "client %d, message %d: got %s\n", i, k, got);
       CHECK(got && sscanf(got, "{\"action\":\"said\",\"payload\":\"%d:%d\"}", &s, &n) == 2);
       CHECK(s == 0 || s == 1);
-      CHECK_EQ(n, next[s]); /* in order per sender, none lost or repeated */
-      next[s]++;
+      CHECK_EQ(n, next[i][s]); /* in order per sender, none lost or repeated */
+      next[i][s]++;
       free(got);
     }
   }
+  free(next);
   for (int i = 0; i < CLIENTS; i++) CHECK(wst_silent(cl[i], i ? 0 : 300));
   for (int i = 0; i < CLIENTS; i++) wst_close(cl[i], 0);
   free(cl);
@@ -592,6 +637,11 @@ static void test_bad_urls_fail_the_create_call(void) {
            WST_DRIVER, wst_redis_url(redis));
   CHECK_EQ(wsc_server_new(&o, &srv, err, sizeof err), WSC_ECONFIG);
   CHECK_CONTAINS(err, "config: layers.default.bogus: unknown key");
+  snprintf(cfg, sizeof cfg,
+           "{\"layers\":{\"default\":{\"driver\":\"%s\",\"url\":\"%s\",\"reply_timeout\":0}}}",
+           WST_DRIVER, wst_redis_url(redis));
+  CHECK_EQ(wsc_server_new(&o, &srv, err, sizeof err), WSC_ECONFIG);
+  CHECK_CONTAINS(err, "layers.default.reply_timeout");
   wsc_consumer_free(c);
 }
 
@@ -611,6 +661,7 @@ int main(int argc, char **argv) {
   RUN(test_a_refused_read_is_retried_not_spun);
   RUN(test_a_refused_reconnect_backs_off);
   RUN(test_memberships_return_after_redis_loses_its_data);
+  RUN(test_a_silent_network_is_noticed);
   RUN(test_redis_restart);
   RUN(test_10000_broadcasts_to_200_clients);
   wst_redis_stop(redis);
