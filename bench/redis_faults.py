@@ -10,6 +10,11 @@ Redis inflicts on a running deployment:
   restart    SHUTDOWN NOSAVE, then a new redis-server on the port 5 s later
   password   a password set and the clients dropped, removed 6 s later
   pause      CLIENT PAUSE 4000 ALL (a failover's pause)
+  hang       redis-server stopped (SIGSTOP) for 12 s: hung, sockets open
+  cut        the network goes silent with every connection left open (a
+             partition, a dead host behind a NAT); new connections go
+             through. The servers then reach Redis through a relay of this
+             script's, which the fault cuts.
 
     /usr/bin/python3 bench/redis_faults.py [--build build] [--steady room|reliable]
         [--faults stall,kill,...] [--clients 30] [--processes 1]
@@ -84,8 +89,71 @@ class Redis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def fault(redis, name):
-    if name == "stall":
+class Relay:
+    """A TCP relay to Redis on a thread: cut() leaves every connection it
+    holds open and silent both ways; connections made later are relayed."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.peer = {}  # socket -> the other end, for live pairs
+        self.dead = []  # cut sockets, kept open until stop
+        self.lock = threading.Lock()
+        self.stopping = False
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        import select
+        while not self.stopping:
+            with self.lock:
+                watched = [self.listener, *self.peer]
+            readable, _, _ = select.select(watched, [], [], 0.1)
+            with self.lock:
+                for s in readable:
+                    if s is self.listener:
+                        client, _ = s.accept()
+                        try:
+                            target = socket.create_connection(("127.0.0.1", self.target), 2)
+                        except OSError:
+                            client.close()
+                            continue
+                        self.peer[client], self.peer[target] = target, client
+                    elif s in self.peer:  # not cut meanwhile
+                        other = self.peer[s]
+                        try:
+                            data = s.recv(65536)
+                            if data:
+                                other.sendall(data)
+                        except OSError:
+                            data = b""
+                        if not data:
+                            for x in (s, other):
+                                self.peer.pop(x, None)
+                                x.close()
+
+    def cut(self):
+        with self.lock:
+            self.dead.extend(self.peer)
+            self.peer.clear()
+
+    def stop(self):
+        self.stopping = True
+        with self.lock:
+            for x in [*self.peer, *self.dead, self.listener]:
+                x.close()
+
+
+def fault(redis, name, relay):
+    if name == "hang":
+        redis.proc.send_signal(signal.SIGSTOP)
+        time.sleep(12)
+        redis.proc.send_signal(signal.SIGCONT)
+    elif name == "cut":
+        relay.cut()
+    elif name == "stall":
         redis.cli("DEBUG", "SLEEP", "3")
     elif name == "kill":
         redis.cli("CLIENT", "KILL", "TYPE", "pubsub")
@@ -169,7 +237,9 @@ def main(args):
     faults = args.faults.split(",")
     redis = Redis()
     redis.start()
-    servers = [Server(server_bin, redis.port) for _ in range(args.processes)]
+    relay = Relay(redis.port) if "cut" in faults else None
+    servers = [Server(server_bin, relay.port if relay else redis.port)
+               for _ in range(args.processes)]
     for s in servers:
         if not s.wait_listening():
             for t in servers:
@@ -190,12 +260,14 @@ def main(args):
         for f in faults:
             time.sleep(max(0.0, start + FAULT_GAP * (len(began) + 1) - time.monotonic()))
             began[f] = round(time.monotonic() - start, 1)
-            fault(redis, f)
+            fault(redis, f, relay)
         out, _ = churn.communicate(timeout=seconds + 120)
     finally:
         if churn.poll() is None:
             churn.kill()
         statuses = [s.stop() for s in servers]
+        if relay:
+            relay.stop()
         redis.stop()
     lines = [line for s in servers for line in s.lines]
     # Failed requests and sends are logged one line each, so those follow
@@ -224,7 +296,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--steady", choices=["room", "reliable"], default="room")
-    ap.add_argument("--faults", default="stall,kill,oom,flush,restart,password,pause")
+    ap.add_argument("--faults", default="stall,kill,oom,flush,restart,password,pause,hang,cut")
     ap.add_argument("--clients", type=int, default=30)
     ap.add_argument("--processes", type=int, default=1,
                     help="server processes on the one Redis; the steady messages cross from "
