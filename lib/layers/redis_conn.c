@@ -90,8 +90,9 @@ static void connect_now(wsc__redis_conn *c);
  * and then what was sent on it is still carried out and answered. It stays
  * open, taking nothing new, until those answers are in, or for
  * RETIRED_MAX_MS; a subscriber's keeps delivering until its successor has
- * been greeted (then closed before the successor subscribes: a message is
- * never delivered twice). */
+ * been greeted, and is then closed before the successor subscribes, so a
+ * message is never delivered twice (what it had not read yet is lost, as
+ * on any Pub/Sub reconnect). Its reads count for the watch as well. */
 
 static void on_retired_disconnect(const redisAsyncContext *cac, int status) {
   (void)status;
