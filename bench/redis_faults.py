@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -106,7 +107,6 @@ class Relay:
         threading.Thread(target=self.run, daemon=True).start()
 
     def run(self):
-        import select
         while not self.stopping:
             with self.lock:
                 watched = [self.listener, *self.peer]
