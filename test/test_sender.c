@@ -67,6 +67,51 @@ static int until(uv_loop_t *loop, wsc_layer *l, int ms, int rc, const char *errm
   return 0;
 }
 
+/* A longer hang with a burst in flight: the server's subscriber is given up
+ * as well, and replaced while Redis works through the burst. Every message
+ * the sender had accepted reaches the client once, in order. */
+static void burst_through_a_long_hang(uv_loop_t *loop, wsc_layer *l, wst_client *c) {
+  enum { BURST = 2000 };
+  static outcome sent[BURST];
+  memset(sent, 0, sizeof sent);
+  char *got;
+  while ((got = wst_recv(c, 300))) free(got); /* what came before */
+  wst_redis_signal(redis, SIGSTOP);
+  char msg[600];
+  for (int i = 0; i < BURST; i++) {
+    int n = snprintf(msg, sizeof msg, "{\"action\":\"told\",\"payload\":\"b%d %0480d\"}", i, 0);
+    CHECK_OK(wsc_layer_broadcast_event(l, "lobby", msg, (size_t)n, on_result, &sent[i]));
+  }
+  for (int t = 0; t < 7000; t += 10) { /* the server gives its subscriber up at ~4 s */
+    uv_run(loop, UV_RUN_NOWAIT);
+    uv_sleep(10);
+  }
+  wst_redis_signal(redis, SIGCONT);
+  wait_outcome(loop, &sent[BURST - 1]);
+  for (int i = 0; i < BURST; i++) CHECK_EQ(sent[i].status, 0);
+  static int times[BURST];
+  memset(times, 0, sizeof times);
+  int last = -1, received = 0, missing = 0, doubled = 0, unordered = 0;
+  while (received < BURST && (got = wst_recv(c, 5000))) {
+    int k = -1;
+    CHECK(sscanf(got, "{\"action\":\"told\",\"payload\":\"b%d ", &k) == 1);
+    CHECK(k >= 0 && k < BURST);
+    unordered += k < last;
+    last = k;
+    times[k]++;
+    received++;
+    free(got);
+  }
+  for (int i = 0; i < BURST; i++) {
+    missing += times[i] == 0;
+    doubled += times[i] > 1;
+  }
+  if (missing || doubled || unordered)
+    fprintf(stderr, "of %d: %d missing, %d twice, %d out of order\n", BURST, missing, doubled,
+            unordered);
+  CHECK_EQ(missing + doubled + unordered, 0);
+}
+
 static void run_driver(const char *driver) {
   char cfg[1024];
   snprintf(cfg, sizeof cfg,
@@ -145,6 +190,7 @@ static void run_driver(const char *driver) {
   if (strcmp(driver, "redis") == 0) /* Pub/Sub may miss it while resubscribing */
     wst_expect(c, "{\"action\":\"told\",\"payload\":\"held\"}");
   CHECK(until(&loop, l, 15000, 0, NULL));
+  burst_through_a_long_hang(&loop, l, c);
 
   /* Redis down: a clear, immediate error naming the URL and why (after a
    * second of retries, the refused connect rather than the first loss). */

@@ -89,10 +89,10 @@ static void connect_now(wsc__redis_conn *c);
  * given up by the watch is not thrown away at once: Redis may only be busy,
  * and then what was sent on it is still carried out and answered. It stays
  * open, taking nothing new, until those answers are in, or for
- * RETIRED_MAX_MS; a subscriber's keeps delivering until its successor has
- * been greeted, and is then closed before the successor subscribes, so a
- * message is never delivered twice (what it had not read yet is lost, as
- * on any Pub/Sub reconnect). Its reads count for the watch as well. */
+ * RETIRED_MAX_MS. A subscriber's keeps delivering until its owner drops it
+ * (the Pub/Sub layer hands over to the successor without losing or
+ * repeating a message: redis_handoff.c). Its reads are counted apart, so
+ * they do not count as its successor's progress. */
 
 static void on_retired_disconnect(const redisAsyncContext *cac, int status) {
   (void)status;
@@ -100,23 +100,25 @@ static void on_retired_disconnect(const redisAsyncContext *cac, int status) {
   if (c->retired == cac) c->retired = NULL;
 }
 
-/* Closes the retired connection; answers still owed get NULL. */
-static void drop_retired(wsc__redis_conn *c) {
+void wsc__redis_conn_drop_retired(wsc__redis_conn *c) {
   redisAsyncContext *ac = c->retired;
   c->retired = NULL;
   if (ac) redisAsyncFree(ac);
 }
 
+/* A subscriber's is not: it stays until its owner drops it. */
 static void drop_retired_if_overdue(wsc__redis_conn *c) {
-  if (c->retired && uv_now(c->loop) - c->retired_at >= RETIRED_MAX_MS)
-    drop_retired(c);
+  if (c->retired && !(c->retired->c.flags & REDIS_SUBSCRIBED) &&
+      uv_now(c->loop) - c->retired_at >= RETIRED_MAX_MS)
+    wsc__redis_conn_drop_retired(c);
 }
 
 static void retire(wsc__redis_conn *c, redisAsyncContext *ac) {
-  drop_retired(c);
+  wsc__redis_conn_drop_retired(c);
   c->retired = ac;
   c->retired_at = uv_now(c->loop);
   ac->onDisconnect = on_retired_disconnect;
+  ((uvev *)ac->ev.data)->reads = &c->retired_reads;
   /* Closes once the owed answers are in (at once if none are owed). */
   if (!(ac->c.flags & REDIS_SUBSCRIBED)) redisAsyncDisconnect(ac);
 }
@@ -236,8 +238,6 @@ static void on_greeting_reply(redisAsyncContext *ac, void *r, void *pd) {
     redisAsyncDisconnect(ac); /* on_disconnect gives greeting_error */
     return;
   }
-  /* A retired subscriber goes before this one subscribes, not after. */
-  if (c->retired && (c->retired->c.flags & REDIS_SUBSCRIBED)) drop_retired(c);
   start_watch(c);
   c->greeting = 0;
   c->backoff_ms = 0;
@@ -373,7 +373,7 @@ void wsc__redis_conn_close(wsc__redis_conn *c, void (*closed)(void *),
   c->ready = 0;
   c->closed_cb = closed;
   c->closed_arg = arg;
-  drop_retired(c);
+  wsc__redis_conn_drop_retired(c);
   uv_timer_stop(&c->timer);
   if (c->ac) {
     redisAsyncContext *ac = c->ac;

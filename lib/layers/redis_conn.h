@@ -47,6 +47,7 @@ struct wsc__redis_conn {
   int keep_owed; /* a given-up connection is retired, not dropped */
   redisAsyncContext *retired; /* given up, awaiting what it is owed */
   uint64_t retired_at;
+  unsigned long retired_reads; /* its readable events */
   wsc__redis_event_fn on_ready, on_down;
   void *ud;
   void (*closed_cb)(void *);
@@ -73,11 +74,12 @@ int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
  * Redis owes an answer (a reply, or a ping's) and has sent nothing for
  * `timeout_ms`, plus `grace_ms` on a connection that always waits on a
  * blocking command, the connection is given up ("no answer in N s") and
- * remade with backoff. With `keep_owed` the given-up connection stays open
- * for up to 30 s for the answers it is owed (a hung Redis answers them when
- * it wakes; a subscriber's keeps delivering until its successor is
- * greeted); without, its pending callbacks get NULL at once (for a read
- * that is simply made again). A connection silent for `timeout_ms` is
+ * remade with backoff. With `keep_owed` the given-up connection is
+ * retired: it stays open for up to 30 s for the answers it is owed (a hung
+ * Redis answers them when it wakes), and a subscriber's keeps delivering
+ * until dropped with wsc__redis_conn_drop_retired; without, its pending
+ * callbacks get NULL at once (for a read that is simply made again). A
+ * connection silent for `timeout_ms` is
  * pinged: with `ping`, or PING when NULL (a subscribed connection cannot
  * PING). The default is 15 s, no grace, PING, not kept. */
 void wsc__redis_conn_watch(wsc__redis_conn *c, uint64_t timeout_ms,
@@ -96,6 +98,10 @@ const char *wsc__redis_conn_down_reason(const wsc__redis_conn *c);
  * or closed first. WSC_ELAYER when not usable (fn is then not called). */
 int wsc__redis_conn_cmd(wsc__redis_conn *c, redisCallbackFn *fn, void *pd,
                         int argc, const char **argv, const size_t *lens);
+
+/* Closes the retired connection, if any; answers still owed get NULL
+ * replies (deferred by hiredis when called from one of its callbacks). */
+void wsc__redis_conn_drop_retired(wsc__redis_conn *c);
 
 /* Drops the connection (pending callbacks get NULL replies, from inside
  * this call) and calls closed(arg) from the loop once the timer is closed. */

@@ -11,6 +11,9 @@
  * buffer would only hide the loss). On reconnect every subscription is
  * restored. Groups hold only this process's channels (as in Django's layer).
  *
+ * A subscriber given up by the watch is replaced without losing or
+ * repeating a message (redis_handoff.h).
+ *
  * SUBSCRIBE and PUBLISH travel on two connections, so a publish could reach
  * Redis before the subscription a connection just made: the join notice a
  * consumer broadcasts right after joining would miss the joiner. So while a
@@ -22,6 +25,7 @@
 #include "../layer.h"
 #include "../strmap.h"
 #include "redis_common.h"
+#include "redis_handoff.h"
 #include "wschannels/error.h"
 
 /* A publish waiting for SUBSCRIBE confirmations. */
@@ -37,6 +41,7 @@ typedef struct ps_layer {
   int pending_subs;   /* SUBSCRIBEs sent and not yet confirmed */
   held_publish *held, **held_tail;
   wsc__redis_conn pub, sub;
+  wsc__handoff handoff;
   char self_channel[128]; /* <prefix><proc> */
   char ping_channel[140]; /* <prefix>__ping__<proc>: nobody publishes */
   char group_prefix[96];  /* <prefix>__group__ */
@@ -55,21 +60,9 @@ static void release_held(ps_layer *l);
 
 /* ---- receiving ----------------------------------------------------------- */
 
-static void on_message(redisAsyncContext *ac, void *r, void *pd) {
-  (void)ac;
-  ps_layer *l = pd;
-  redisReply *reply = r;
-  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
-    return; /* the connection ended: sub_down releases what waits */
-  if (strcmp(reply->element[0]->str, "subscribe") == 0) {
-    if (strcmp(reply->element[1]->str, l->ping_channel) == 0) return;
-    if (l->pending_subs > 0 && --l->pending_subs == 0) release_held(l);
-    return;
-  }
-  if (strcmp(reply->element[0]->str, "message") != 0) return;
-  const char *ch = reply->element[1]->str;
-  const char *payload = reply->element[2]->str;
-  size_t plen = reply->element[2]->len;
+/* Delivers a message of `ch` to this process's channels. */
+static void route(void *ud, const char *ch, const char *payload, size_t plen) {
+  ps_layer *l = ud;
   if (strcmp(ch, l->self_channel) == 0) {
     const char *nl = memchr(payload, '\n', plen);
     if (!nl) return;
@@ -80,6 +73,26 @@ static void on_message(redisAsyncContext *ac, void *r, void *pd) {
   size_t gl = strlen(l->group_prefix);
   if (strncmp(ch, l->group_prefix, gl) != 0) return;
   wsc__lgroups_deliver(&l->b, &l->groups, ch + gl, payload, plen);
+}
+
+static void on_message(redisAsyncContext *ac, void *r, void *pd) {
+  ps_layer *l = pd;
+  redisReply *reply = r;
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+    return; /* the connection ended: sub_down releases what waits */
+  if (strcmp(reply->element[0]->str, "subscribe") == 0) {
+    if (ac != l->sub.ac || strcmp(reply->element[1]->str, l->ping_channel) == 0) return;
+    if (l->pending_subs > 0 && --l->pending_subs == 0) {
+      release_held(l);
+      wsc__handoff_subscribed(&l->handoff);
+    }
+    return;
+  }
+  if (strcmp(reply->element[0]->str, "message") != 0) return;
+  const char *ch = reply->element[1]->str;
+  const char *payload = reply->element[2]->str;
+  size_t plen = reply->element[2]->len;
+  if (!wsc__handoff_take(&l->handoff, ac, ch, payload, plen)) route(l, ch, payload, plen);
 }
 
 static int subscribe(ps_layer *l, const char *cmd, const char *channel) {
@@ -105,6 +118,7 @@ static void sub_ready(wsc__redis_conn *c, void *ud) {
   (void)c;
   ps_layer *l = ud;
   l->pending_subs = 0; /* what the old connection waited for is moot */
+  wsc__handoff_successor_up(&l->handoff);
   subscribe(l, "SUBSCRIBE", l->self_channel);
   WSC__STRMAP_FOREACH(&l->groups, s) {
     char ch[256];
@@ -114,12 +128,20 @@ static void sub_ready(wsc__redis_conn *c, void *ud) {
 }
 
 /* The subscriber connection dropped: confirmations will not come, so what
- * waited for them is published now. */
+ * waited for them is published now. A retired one hands over to its
+ * successor. */
 static void sub_down(wsc__redis_conn *c, void *ud) {
   (void)c;
   ps_layer *l = ud;
   l->pending_subs = 0;
   release_held(l);
+  if (!wsc__handoff_subscriber_down(&l->handoff)) return;
+  wsc__handoff_old_has(&l->handoff, l->self_channel);
+  WSC__STRMAP_FOREACH(&l->groups, s) {
+    char ch[256];
+    group_channel(l, s->key, ch, sizeof ch);
+    wsc__handoff_old_has(&l->handoff, ch);
+  }
 }
 
 /* ---- ops ------------------------------------------------------------------ */
@@ -149,7 +171,9 @@ static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
   snprintf(l->group_prefix, sizeof l->group_prefix, "%s__group__", l->b.prefix);
   snprintf(l->ping_channel, sizeof l->ping_channel, "%s__ping__%s", l->b.prefix,
            l->b.proc);
-  if (wsc__redis_conn_start(&l->pub, host->loop, &l->b.url, l->b.ip,
+  if (wsc__handoff_init(&l->handoff, host->loop, &l->sub, &l->pub, l->self_channel, route,
+                        l) ||
+      wsc__redis_conn_start(&l->pub, host->loop, &l->b.url, l->b.ip,
                             "publish", host, NULL, NULL, l) ||
       wsc__redis_conn_start(&l->sub, host->loop, &l->b.url, l->b.ip,
                             "subscribe", host, sub_ready, sub_down, l)) {
@@ -158,7 +182,7 @@ static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
   }
   wsc__redis_conn_watch(&l->pub, l->b.reply_timeout_ms, 0, NULL, 1);
   wsc__redis_conn_watch(&l->sub, l->b.reply_timeout_ms, 0, sub_ping, 1);
-  l->open_conns = 2;
+  l->open_conns = 3; /* the two connections and the handoff's timer */
   l->held_tail = &l->held;
   *inst = l;
   return 0;
@@ -282,6 +306,7 @@ static int ps_group_discard(void *inst, const char *group,
     char rch[256];
     group_channel(l, group, rch, sizeof rch);
     subscribe(l, "UNSUBSCRIBE", rch);
+    wsc__handoff_forget(&l->handoff, rch);
   }
   return 0;
 }
@@ -301,6 +326,7 @@ static void ps_close(void *inst, void (*done)(void *), void *arg) {
   wsc__lgroups_clear(&l->groups);
   wsc__redis_conn_close(&l->pub, conn_closed, l);
   wsc__redis_conn_close(&l->sub, conn_closed, l);
+  wsc__handoff_close(&l->handoff, conn_closed, l);
 }
 
 const wsc_layer_ops wsc__redis_pubsub_layer_ops = {
