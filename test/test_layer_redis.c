@@ -534,6 +534,44 @@ static void test_a_silent_network_is_noticed(void) {
   free(direct);
 }
 
+/* Redis hangs (stopped) while a client broadcasts and joins a group, and
+ * the server gives both its Redis connections up: what it had accepted is
+ * delivered, once, when Redis wakes. On Pub/Sub the broadcasts after the
+ * join wait for its SUBSCRIBE, and then for the publish connection to be
+ * remade (they used to fail into the log); the first one is answered on the
+ * given-up connection and reaches the client through the given-up
+ * subscriber. */
+static void test_what_was_accepted_in_a_hang_arrives(void) {
+  char *cfg = config("hang", ",\"reply_timeout\":2");
+  wst_proc a = start(cfg);
+  wst_client *c = wst_open(a.port, "/ws/chat");
+  settle(c, &c, 1);
+  wst_redis_signal(redis, SIGSTOP);
+  say(c, "before the join");
+  wst_send_text(c, "{\"action\":\"join\",\"payload\":{\"group\":\"fresh\"}}");
+  wst_send_text(c, "{\"action\":\"say\",\"payload\":{\"text\":\"after the join\","
+                  "\"group\":\"fresh\"}}");
+  uv_sleep(6000); /* given up: the publisher after 2 s, the quiet subscriber after 4 */
+  wst_redis_signal(redis, SIGCONT);
+  const char *texts[3] = {"before the join", "joined fresh", "after the join"};
+  int got[3] = {0, 0, 0};
+  for (int i = 0; i < 3; i++) {
+    char *m = wst_recv(c, 20000);
+    CHECK(m);
+    for (int k = 0; k < 3; k++) {
+      char want[96];
+      snprintf(want, sizeof want, "{\"action\":\"said\",\"payload\":\"%s\"}", texts[k]);
+      got[k] += strcmp(m, want) == 0;
+    }
+    free(m);
+  }
+  for (int k = 0; k < 3; k++) CHECK_EQ(got[k], 1);
+  CHECK(wst_silent(c, 500));
+  wst_close(c, 1000);
+  wst_proc_stop(&a);
+  free(cfg);
+}
+
 enum { CLIENTS = 200, MESSAGES = 10000 };
 
 /* A Redis shared with Django Channels under the same prefix: channels_redis
@@ -662,6 +700,7 @@ int main(int argc, char **argv) {
   RUN(test_a_refused_reconnect_backs_off);
   RUN(test_memberships_return_after_redis_loses_its_data);
   RUN(test_a_silent_network_is_noticed);
+  RUN(test_what_was_accepted_in_a_hang_arrives);
   RUN(test_redis_restart);
   RUN(test_10000_broadcasts_to_200_clients);
   wst_redis_stop(redis);

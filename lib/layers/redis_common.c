@@ -163,6 +163,13 @@ void wsc__redis_op_fail(wsc__redis_op *op, const redisReply *r, int closing) {
   wsc__free(op);
 }
 
+void wsc__redis_op_fail_why(wsc__redis_op *op, const char *why) {
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s: %s", op->what, why);
+  if (op->done) op->done(op->arg, WSC_ELAYER, msg);
+  wsc__free(op);
+}
+
 int wsc__lgroups_add(wsc__strmap *groups, const char *group,
                      const char *name, void *recv, int *first) {
   *first = 0;

@@ -93,5 +93,7 @@ wsc__redis_op *wsc__redis_op_new(wsc__redis_base *b, wsc_layer_done_fn done,
                                  const char *name);
 /* Finishes an op for a reply that was lost (NULL) or an error reply. */
 void wsc__redis_op_fail(wsc__redis_op *op, const redisReply *r, int closing);
+/* Fails `op` with WSC_ELAYER and "<what>: <why>". */
+void wsc__redis_op_fail_why(wsc__redis_op *op, const char *why);
 
 #endif

@@ -17,7 +17,9 @@
  * SUBSCRIBE and PUBLISH travel on two connections, so a publish could reach
  * Redis before the subscription a connection just made: the join notice a
  * consumer broadcasts right after joining would miss the joiner. So while a
- * SUBSCRIBE is unconfirmed, publishes wait (in order) for its confirmation. */
+ * SUBSCRIBE is unconfirmed, publishes wait (in order) for its confirmation;
+ * having been accepted, they also wait for a publish connection given up
+ * meanwhile to be remade (up to HELD_MAX_MS), rather than fail into the log. */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,10 +30,15 @@
 #include "redis_handoff.h"
 #include "wschannels/error.h"
 
+/* How long a publish waits for the subscriptions, and for a publish
+ * connection given up meanwhile to be remade, before it fails. */
+#define HELD_MAX_MS 60000
+
 /* A publish waiting for SUBSCRIBE confirmations. */
 typedef struct held_publish {
   struct held_publish *next;
   wsc__redis_op *op;
+  uint64_t at;
   size_t chlen, len;
   char data[]; /* redis channel, then the payload */
 } held_publish;
@@ -127,6 +134,13 @@ static void sub_ready(wsc__redis_conn *c, void *ud) {
   }
 }
 
+/* The publish connection is (re)made: what waited for it goes out. */
+static void pub_ready(wsc__redis_conn *c, void *ud) {
+  (void)c;
+  ps_layer *l = ud;
+  if (l->pending_subs == 0) release_held(l);
+}
+
 /* The subscriber connection dropped: confirmations will not come, so what
  * waited for them is published now. A retired one hands over to its
  * successor. */
@@ -174,7 +188,7 @@ static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
   if (wsc__handoff_init(&l->handoff, host->loop, &l->sub, &l->pub, l->self_channel, route,
                         l) ||
       wsc__redis_conn_start(&l->pub, host->loop, &l->b.url, l->b.ip,
-                            "publish", host, NULL, NULL, l) ||
+                            "publish", host, pub_ready, NULL, l) ||
       wsc__redis_conn_start(&l->sub, host->loop, &l->b.url, l->b.ip,
                             "subscribe", host, sub_ready, sub_down, l)) {
     wsc__free(l); /* only fails on timer init, before anything is live */
@@ -207,16 +221,25 @@ static int send_publish(ps_layer *l, const char *redis_channel, size_t chlen,
   return wsc__redis_conn_cmd(&l->pub, publish_reply, op, 3, argv, lens);
 }
 
-/* Publishes what waited for subscriptions, in order. */
+/* Publishes what waited for subscriptions, in order. It was accepted, so
+ * while the publish connection is down it waits for that too (pub_ready),
+ * up to HELD_MAX_MS. */
 static void release_held(ps_layer *l) {
+  if (!wsc__redis_conn_usable(&l->pub)) return;
   held_publish *h = l->held;
   l->held = NULL;
   l->held_tail = &l->held;
+  uint64_t now = uv_now(l->b.host->loop);
   while (h) {
     held_publish *next = h->next;
-    if (!wsc__redis_conn_usable(&l->pub) ||
-        send_publish(l, h->data, h->chlen, h->data + h->chlen, h->len, h->op))
+    char why[640];
+    if (now - h->at >= HELD_MAX_MS) {
+      snprintf(why, sizeof why, "not published: Redis at %s did not take it within %d s",
+               l->b.url.masked, HELD_MAX_MS / 1000);
+      wsc__redis_op_fail_why(h->op, why);
+    } else if (send_publish(l, h->data, h->chlen, h->data + h->chlen, h->len, h->op)) {
       wsc__redis_op_fail(h->op, NULL, l->pub.closing);
+    }
     wsc__free(h);
     h = next;
   }
@@ -238,6 +261,7 @@ static int publish(ps_layer *l, const char *redis_channel, const char *head,
   }
   h->next = NULL;
   h->op = op;
+  h->at = uv_now(l->b.host->loop);
   h->chlen = chlen;
   h->len = hl + len;
   memcpy(h->data, redis_channel, chlen);
