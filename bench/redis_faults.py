@@ -18,6 +18,10 @@ Redis inflicts on a running deployment:
 
     /usr/bin/python3 bench/redis_faults.py [--build build] [--steady room|reliable]
         [--faults stall,kill,...] [--clients 30] [--processes 1]
+        [--reply-timeout S] [--tail 10]
+
+--reply-timeout sets the Redis layers' reply_timeout (default: theirs,
+15 s); --tail is how long the run goes on after the last fault.
 
 Prints one JSON line: when each fault began, churn.py's result, each
 server's exit status, their log lines by kind, the most lines one server's
@@ -190,16 +194,32 @@ def shape(line):
     return line[:160]
 
 
+def showcase_config(reply_timeout, tmpdir):
+    """The showcase's config, with reply_timeout set on its Redis layers."""
+    path = os.path.join(ROOT, "examples/showcase/showcase.json")
+    if reply_timeout is None:
+        return path
+    with open(path) as f:
+        cfg = json.load(f)
+    for layer in cfg["layers"].values():
+        if layer["driver"] != "memory":
+            layer["reply_timeout"] = reply_timeout
+    path = os.path.join(tmpdir, "showcase.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    return path
+
+
 class Server:
     """One showcase_server process on a free port, its log kept with times."""
 
-    def __init__(self, server_bin, redis_port):
+    def __init__(self, server_bin, config, redis_port):
         self.port = free_port()
         env = dict(os.environ, SHOWCASE_PORT=str(self.port),
                    REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
                    ASAN_OPTIONS="detect_leaks=1", UBSAN_OPTIONS="print_stacktrace=1")
         self.proc = subprocess.Popen(
-            [server_bin, "--config", os.path.join(ROOT, "examples/showcase/showcase.json")],
+            [server_bin, "--config", config],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace")
         self.lines = []  # (monotonic time, text)
@@ -238,7 +258,8 @@ def main(args):
     redis = Redis()
     redis.start()
     relay = Relay(redis.port) if "cut" in faults else None
-    servers = [Server(server_bin, relay.port if relay else redis.port)
+    config = showcase_config(args.reply_timeout, redis.dir)
+    servers = [Server(server_bin, config, relay.port if relay else redis.port)
                for _ in range(args.processes)]
     for s in servers:
         if not s.wait_listening():
@@ -247,7 +268,7 @@ def main(args):
             redis.stop()
             sys.exit("redis_faults: a server did not start:\n" +
                      "\n".join(t for _, t in s.lines))
-    seconds = FAULT_GAP * (len(faults) + 2)
+    seconds = FAULT_GAP * (len(faults) + 1) + args.tail
     churn = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "churn.py"),
          "--port", ",".join(str(s.port) for s in servers),
@@ -298,6 +319,8 @@ if __name__ == "__main__":
     ap.add_argument("--steady", choices=["room", "reliable"], default="room")
     ap.add_argument("--faults", default="stall,kill,oom,flush,restart,password,pause,hang,cut")
     ap.add_argument("--clients", type=int, default=30)
+    ap.add_argument("--reply-timeout", type=int, default=None)
+    ap.add_argument("--tail", type=float, default=FAULT_GAP)
     ap.add_argument("--processes", type=int, default=1,
                     help="server processes on the one Redis; the steady messages cross from "
                          "the last to the first")
