@@ -106,7 +106,7 @@ void wsc__redis_conn_drop_retired(wsc__redis_conn *c) {
   if (ac) redisAsyncFree(ac);
 }
 
-/* A subscriber's is not: it stays until its owner drops it. */
+/* Past RETIRED_MAX_MS; a subscriber's stays until its owner drops it. */
 static void drop_retired_if_overdue(wsc__redis_conn *c) {
   if (c->retired && !(c->retired->c.flags & REDIS_SUBSCRIBED) &&
       uv_now(c->loop) - c->retired_at >= RETIRED_MAX_MS)

@@ -79,9 +79,9 @@ int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
  * Redis answers them when it wakes), and a subscriber's keeps delivering
  * until dropped with wsc__redis_conn_drop_retired; without, its pending
  * callbacks get NULL at once (for a read that is simply made again). A
- * connection silent for `timeout_ms` is
- * pinged: with `ping`, or PING when NULL (a subscribed connection cannot
- * PING). The default is 15 s, no grace, PING, not kept. */
+ * connection silent for `timeout_ms` is pinged: with `ping`, or PING when
+ * NULL (a subscribed connection cannot PING). The default is 15 s, no
+ * grace, PING, not kept. */
 void wsc__redis_conn_watch(wsc__redis_conn *c, uint64_t timeout_ms,
                            uint64_t grace_ms, wsc__redis_ping_fn ping,
                            int keep_owed);
