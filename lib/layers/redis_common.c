@@ -150,24 +150,26 @@ wsc__redis_op *wsc__redis_op_new(wsc__redis_base *b, wsc_layer_done_fn done,
   return op;
 }
 
-void wsc__redis_op_fail(wsc__redis_op *op, const redisReply *r, int closing) {
+static void op_finish(wsc__redis_op *op, int status, const char *why) {
   char msg[1024];
-  int status = closing ? WSC_ECLOSED : WSC_ELAYER;
-  if (r)
-    snprintf(msg, sizeof msg, "%s: Redis at %s answered: %.200s", op->what,
-             op->b->url.masked, r->str ? r->str : "an error");
-  else
-    snprintf(msg, sizeof msg, "%s: lost the connection to Redis at %s before "
-             "it answered", op->what, op->b->url.masked);
+  snprintf(msg, sizeof msg, "%s: %s", op->what, why);
   if (op->done) op->done(op->arg, status, msg);
   wsc__free(op);
 }
 
+void wsc__redis_op_fail(wsc__redis_op *op, const redisReply *r, int closing) {
+  char why[768];
+  if (r)
+    snprintf(why, sizeof why, "Redis at %s answered: %.200s", op->b->url.masked,
+             r->str ? r->str : "an error");
+  else
+    snprintf(why, sizeof why, "lost the connection to Redis at %s before it answered",
+             op->b->url.masked);
+  op_finish(op, closing ? WSC_ECLOSED : WSC_ELAYER, why);
+}
+
 void wsc__redis_op_fail_why(wsc__redis_op *op, const char *why) {
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s: %s", op->what, why);
-  if (op->done) op->done(op->arg, WSC_ELAYER, msg);
-  wsc__free(op);
+  op_finish(op, WSC_ELAYER, why);
 }
 
 int wsc__lgroups_add(wsc__strmap *groups, const char *group,

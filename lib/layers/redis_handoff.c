@@ -8,7 +8,7 @@
 
 #define TICK_MS 250
 #define OLD_QUIET_MS 1000 /* after the successor has the marker */
-#define HELD_MAX (32u << 20)
+#define HELD_BYTES_MAX (32u << 20)
 
 struct wsc__handoff_msg {
   wsc__handoff_msg *next;
@@ -33,15 +33,22 @@ static void deliver_msgs(wsc__handoff *h, wsc__handoff_msg *m) {
   }
 }
 
+/* Takes the held messages out, for the caller to deliver or free. */
+static void detach(wsc__handoff *h, wsc__handoff_msg **before, wsc__handoff_msg **after) {
+  *before = h->before;
+  *after = h->after;
+  h->before = h->after = NULL;
+  h->before_tail = &h->before;
+  h->after_tail = &h->after;
+  h->held_bytes = 0;
+}
+
+/* Ends the handoff; what was held has been detached. */
 static void reset(wsc__handoff *h) {
   h->active = 0;
   h->old = NULL;
   wsc__strmap_clear(&h->old_channels, NULL);
   h->successor_up = h->subscribed = h->marker_sent = h->marker_seen = 0;
-  h->before = h->after = NULL;
-  h->before_tail = &h->before;
-  h->after_tail = &h->after;
-  h->held_bytes = 0;
   uv_timer_stop(&h->timer);
 }
 
@@ -58,13 +65,10 @@ static void say(const wsc__handoff *h, const char *what) {
 /* The retired subscriber delivered everything before the marker. */
 static void old_reached_marker(wsc__handoff *h) {
   say(h, "the given-up connection handed over to the new one (nothing lost or repeated)");
-  wsc__handoff_msg *after = h->after;
+  wsc__handoff_msg *before, *after;
+  detach(h, &before, &after);
   drop_old(h);
-  free_msgs(h->before);
-  h->before = h->after = NULL;
-  h->before_tail = &h->before;
-  h->after_tail = &h->after;
-  h->held_bytes = 0;
+  free_msgs(before);
   /* Until the successor has the marker too, what it receives is repeated. */
   if (h->marker_seen) reset(h);
   deliver_msgs(h, after);
@@ -75,8 +79,8 @@ static void old_reached_marker(wsc__handoff *h) {
 static void old_lost(wsc__handoff *h) {
   say(h, "the given-up connection did not hand over; what it had not delivered is lost");
   int old_read = h->successor_up && h->sub->retired_reads != h->old_reads_at_up;
-  wsc__handoff_msg *before = h->before, *after = h->after;
-  h->before = h->after = NULL;
+  wsc__handoff_msg *before, *after;
+  detach(h, &before, &after);
   drop_old(h);
   reset(h);
   if (old_read)
@@ -117,7 +121,7 @@ static void on_tick(uv_timer_t *t) {
   uint64_t quiet = now - h->old_heard_at;
   uint64_t up_quiet = h->successor_up_at > h->old_heard_at ? now - h->successor_up_at : quiet;
   if ((h->marker_seen && quiet >= OLD_QUIET_MS) ||
-      (h->successor_up && up_quiet >= h->sub->timeout_ms) || h->held_bytes > HELD_MAX)
+      (h->successor_up && up_quiet >= h->sub->timeout_ms) || h->held_bytes > HELD_BYTES_MAX)
     old_lost(h);
 }
 
@@ -132,12 +136,16 @@ int wsc__handoff_init(wsc__handoff *h, uv_loop_t *loop, wsc__redis_conn *sub,
   h->ud = ud;
   if (uv_timer_init(loop, &h->timer)) return -1;
   h->timer.data = h;
-  reset(h);
+  h->before_tail = &h->before;
+  h->after_tail = &h->after;
   return 0;
 }
 
 int wsc__handoff_subscriber_down(wsc__handoff *h) {
-  if (h->active) old_lost(h);
+  if (h->active && h->old)
+    old_lost(h);
+  else if (h->active) /* it handed over; the successor went before the marker */
+    reset(h);
   redisAsyncContext *ac = h->sub->retired;
   if (!ac || !(ac->c.flags & REDIS_SUBSCRIBED)) return 0;
   h->active = 1;
@@ -222,9 +230,10 @@ static void timer_closed(uv_handle_t *t) {
 }
 
 void wsc__handoff_close(wsc__handoff *h, void (*closed)(void *), void *arg) {
-  free_msgs(h->before);
-  free_msgs(h->after);
-  h->before = h->after = NULL;
+  wsc__handoff_msg *before, *after;
+  detach(h, &before, &after);
+  free_msgs(before);
+  free_msgs(after);
   drop_old(h);
   reset(h);
   h->closed = closed;

@@ -120,18 +120,32 @@ static int sub_ping(wsc__redis_conn *c, void *ud) {
   return wsc__redis_conn_cmd(c, on_message, l, 2, argv, lens);
 }
 
+/* Calls fn for our own channel and the channel of every group we have
+ * members in: what the subscriber is subscribed to. */
+static void each_channel(ps_layer *l, void (*fn)(ps_layer *, const char *)) {
+  fn(l, l->self_channel);
+  WSC__STRMAP_FOREACH(&l->groups, s) {
+    char ch[256];
+    group_channel(l, s->key, ch, sizeof ch);
+    fn(l, ch);
+  }
+}
+
+static void subscribe_to(ps_layer *l, const char *channel) {
+  subscribe(l, "SUBSCRIBE", channel);
+}
+
+static void old_subscriber_has(ps_layer *l, const char *channel) {
+  wsc__handoff_old_has(&l->handoff, channel);
+}
+
 /* (Re)subscribes to our own channel and every group we have members in. */
 static void sub_ready(wsc__redis_conn *c, void *ud) {
   (void)c;
   ps_layer *l = ud;
   l->pending_subs = 0; /* what the old connection waited for is moot */
   wsc__handoff_successor_up(&l->handoff);
-  subscribe(l, "SUBSCRIBE", l->self_channel);
-  WSC__STRMAP_FOREACH(&l->groups, s) {
-    char ch[256];
-    group_channel(l, s->key, ch, sizeof ch);
-    subscribe(l, "SUBSCRIBE", ch);
-  }
+  each_channel(l, subscribe_to);
 }
 
 /* The publish connection is (re)made: what waited for it goes out. */
@@ -149,13 +163,7 @@ static void sub_down(wsc__redis_conn *c, void *ud) {
   ps_layer *l = ud;
   l->pending_subs = 0;
   release_held(l);
-  if (!wsc__handoff_subscriber_down(&l->handoff)) return;
-  wsc__handoff_old_has(&l->handoff, l->self_channel);
-  WSC__STRMAP_FOREACH(&l->groups, s) {
-    char ch[256];
-    group_channel(l, s->key, ch, sizeof ch);
-    wsc__handoff_old_has(&l->handoff, ch);
-  }
+  if (wsc__handoff_subscriber_down(&l->handoff)) each_channel(l, old_subscriber_has);
 }
 
 /* ---- ops ------------------------------------------------------------------ */
