@@ -14,6 +14,7 @@
 #include "keycase.h"
 #include "layer.h"
 #include "message.h"
+#include "outcome.h"
 #include "server.h"
 #include "wschannels/error.h"
 
@@ -51,6 +52,7 @@ static void drop_queue(wsc_conn *c) {
 void wsc__conn_free(wsc_conn *c) {
   if (!c) return;
   if (c->admitted) wsc__server_release_slot(c->srv, c->peer);
+  wsc__outcome_forget(c);
   drop_queue(c);
   wsc__free(c->q);
   if (c->free_data) c->free_data(c->data);
@@ -530,20 +532,35 @@ int wsc_conn_reply(wsc_conn *c, const char *action, const cJSON *payload) {
   return wsc__conn_send_owned(c, wsc__msg_reply(action, payload));
 }
 
-/* Runs `op` for each group (this connection's groups by default) and
+/* One send through the layer, to a group or a channel, whose later outcome
+ * `o` follows. */
+static int layer_send(wsc_conn *c, wsc__outcome *o, int to_group,
+                      const char *target, const char *msg, size_t len) {
+  wsc_layer_done_fn done;
+  void *arg;
+  wsc__outcome_arm(o, c->layer, &done, &arg);
+  int rc = to_group ? wsc__layer_group_send(c->layer, target, msg, len, done,
+                                            arg, c->srv->errmsg,
+                                            sizeof c->srv->errmsg)
+                    : wsc__layer_send(c->layer, target, msg, len, done, arg,
+                                      c->srv->errmsg, sizeof c->srv->errmsg);
+  if (rc) wsc__outcome_disarm(o);
+  return rc;
+}
+
+/* Sends `msg` to each group (this connection's groups by default) and
  * returns the first error after trying them all. */
 static int each_group(wsc_conn *c, const char *const *groups, size_t ngroups,
                       const char *msg, size_t len) {
   const char *const *g = groups ? groups : (const char *const *)c->groups;
   size_t n = groups ? ngroups : c->ngroups;
   int first = 0;
+  wsc__outcome *o = wsc__outcome_begin(c);
   for (size_t i = 0; i < n; i++) {
-    int rc = wsc__layer_group_send(c->layer, g[i], msg, len,
-                                   wsc__layer_log_failure, c->layer,
-                                   c->srv->errmsg,
-                                   sizeof c->srv->errmsg);
+    int rc = layer_send(c, o, 1, g[i], msg, len);
     if (rc && !first) first = rc;
   }
+  wsc__outcome_end(o);
   return first;
 }
 
@@ -595,9 +612,9 @@ int wsc_conn_send_event(wsc_conn *c, const char *channel, const char *json,
   size_t elen;
   char *env = event_envelope(c, "send_event", json, len, &elen, &rc);
   if (!env) return rc;
-  rc = wsc__layer_send(c->layer, channel, env, elen, wsc__layer_log_failure,
-                       c->layer, c->srv->errmsg,
-                       sizeof c->srv->errmsg);
+  wsc__outcome *o = wsc__outcome_begin(c);
+  rc = layer_send(c, o, 0, channel, env, elen);
+  wsc__outcome_end(o);
   wsc__free(env);
   return rc;
 }

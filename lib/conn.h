@@ -64,6 +64,8 @@ struct wsc_conn {
   int rx_binary;
   void *data;
   void (*free_data)(void *);
+  const char *handling; /* the client message's action while its handler runs */
+  wsc__dlist outcomes;  /* of sends made while handling (outcome.h) */
 };
 
 /* Room for why a handshake is refused, told to the client. */

@@ -113,12 +113,12 @@ static void dispatch_object(wsc_conn *c, cJSON *msg) {
   if (h) {
     if (validate(c, h, msg, tag) == 0) {
       wsc__conn_reason_reset(c);
+      c->handling = tag; /* its broadcasts' later failures name it */
       int rc = h->fn(c, msg, h->user_data);
+      c->handling = NULL;
       if (rc < 0) {
-        char buf[256];
-        snprintf(buf, sizeof buf, "Failed to process message for %s", tag);
         wsc__conn_log_failure(c, "handler for", tag, rc, "");
-        wsc__conn_send_owned(c, wsc__msg_detail_error(buf));
+        wsc__conn_send_owned(c, wsc__msg_handler_failed(tag));
       }
     }
   } else if (!printed && strcmp(tag, "ping") == 0) {

@@ -135,6 +135,12 @@ char *wsc__msg_detail_error(const char *detail) {
   return print_and_delete(o);
 }
 
+char *wsc__msg_handler_failed(const char *action) {
+  char detail[320];
+  snprintf(detail, sizeof detail, "Failed to process message for %s", action);
+  return wsc__msg_detail_error(detail);
+}
+
 char *wsc__msg_reply(const char *action, const cJSON *payload) {
   cJSON *o = cJSON_CreateObject();
   cJSON *p = payload ? cJSON_Duplicate(payload, 1) : cJSON_CreateNull();

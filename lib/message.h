@@ -35,6 +35,9 @@ char *wsc__msg_validation_error(const char *type, const char *loc0,
 char *wsc__msg_error_list(cJSON *errors);
 /* {"action":"error","payload":{"detail":detail}} */
 char *wsc__msg_detail_error(const char *detail);
+/* {"action":"error","payload":{"detail":"Failed to process message for
+ * <action>"}}: Chanx's words when a handler fails. */
+char *wsc__msg_handler_failed(const char *action);
 /* {"action":action,"payload":payload-or-null} */
 char *wsc__msg_reply(const char *action, const cJSON *payload);
 

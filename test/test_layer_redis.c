@@ -572,6 +572,35 @@ static void test_what_was_accepted_in_a_hang_arrives(void) {
   free(cfg);
 }
 
+/* Redis takes a broadcast and dies before answering (stopped, then killed):
+ * whether it went out is unknown, and the client that made it is told, as
+ * Chanx tells it when a handler's broadcast raises, instead of the failure
+ * going only to the server's log. Once, and the server serves on; a client
+ * gone meanwhile is told nothing (its connection is freed first). */
+static void test_a_broadcast_redis_never_answered_is_told(void) {
+  char *cfg = config("unanswered", NULL);
+  wst_proc a = start(cfg);
+  wst_client *c = wst_open(a.port, "/ws/chat"), *gone = wst_open(a.port, "/ws/chat");
+  wst_client *both[2] = {c, gone};
+  settle(c, both, 2);
+  wst_redis_signal(redis, SIGSTOP);
+  say(c, "unanswered");
+  say(gone, "unanswered too");
+  wst_close(gone, 1000);
+  uv_sleep(300); /* written to Redis, which cannot answer */
+  wst_redis_kill(redis);
+  char *m = wst_recv(c, 10000);
+  CHECK_STREQ(m, "{\"action\":\"error\",\"payload\":{\"detail\":\"Failed to "
+                 "process message for say\"}}");
+  free(m);
+  CHECK(wst_silent(c, 500));
+  wst_redis_restart(redis);
+  settle(c, &c, 1);
+  wst_close(c, 1000);
+  wst_proc_stop(&a);
+  free(cfg);
+}
+
 enum { CLIENTS = 200, MESSAGES = 10000 };
 
 /* A Redis shared with Django Channels under the same prefix: channels_redis
@@ -702,6 +731,7 @@ int main(int argc, char **argv) {
   RUN(test_a_silent_network_is_noticed);
   RUN(test_what_was_accepted_in_a_hang_arrives);
   RUN(test_redis_restart);
+  RUN(test_a_broadcast_redis_never_answered_is_told);
   RUN(test_10000_broadcasts_to_200_clients);
   wst_redis_stop(redis);
   return 0;

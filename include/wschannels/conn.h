@@ -97,6 +97,12 @@ WSC_API int wsc_conn_reply(wsc_conn *c, const char *action,
  * (NULL/0: the groups this connection is in) on this consumer's layer.
  * With WSC_EXCLUDE_CURRENT this connection does not get it.
  * Returns 0, WSC_EINVAL, WSC_EBADNAME, WSC_ECLOSED, WSC_ENOMEM, WSC_ELAYER.
+ * 0 means the layer took it; a failure after that (Redis lost before it
+ * answered) is logged, and when the call was made by the handler of a
+ * client's message that client is told, as for a handler that failed:
+ * {"action":"error","payload":{"detail":"Failed to process message for
+ * <action>"}} (once per message, since 0.5.2). The same holds for the
+ * event sends below.
  * Ownership: borrows everything; copies before returning. Since: 0.1 */
 WSC_API int wsc_conn_broadcast(wsc_conn *c, const char *json, size_t len,
                                const char *const *groups, size_t ngroups,
