@@ -534,6 +534,49 @@ static void test_a_silent_network_is_noticed(void) {
   free(direct);
 }
 
+/* The same cut with the default-like timeout of 10 s, on Pub/Sub: A's
+ * subscriber only listens, so on its own it is asked for an answer after
+ * 10 s of quiet and given up 10 s later, and all that while A's clients
+ * miss what others broadcast. Its publish connection, which Redis owes an
+ * answer, is given up after 10 s; the subscriber, quiet as well, is then
+ * asked at once and given up 2 s later. So B's broadcasts reach A's client
+ * again well within the 20 s the subscriber alone would take. */
+static void test_a_cut_deafens_the_subscriber_no_longer_than_the_publisher(void) {
+  if (IS_QUEUE) return; /* its stream keeps what a cut would lose */
+  wst_relay *relay = wst_relay_start(wst_redis_port(redis));
+  char url[64];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", wst_relay_port(relay));
+  char *via_relay = config_at(url, "deaf", ",\"reply_timeout\":10"),
+       *direct = config("deaf", NULL);
+  wst_proc a = start(via_relay), b = start(direct);
+  wst_client *c[2] = {wst_open(a.port, "/ws/chat"), wst_open(b.port, "/ws/chat")};
+  settle(c[1], c, 2);
+  wst_relay_cut(relay);
+  uint64_t cut_at = uv_hrtime();
+  say(c[0], "into the cut"); /* Redis owes A's publish connection an answer */
+  double heard_after = -1;
+  for (int i = 0; i < 18 * 4 && heard_after < 0; i++) { /* 18 s */
+    char text[32];
+    snprintf(text, sizeof text, "from B %d", i);
+    say(c[1], text);
+    char *m;
+    while ((m = wst_recv(c[0], 1)) && heard_after < 0) {
+      if (strstr(m, "from B")) heard_after = (double)(uv_hrtime() - cut_at) / 1e9;
+      free(m);
+    }
+    free(m);
+    uv_sleep(250);
+  }
+  printf("  B heard on A's client %.1f s after the cut (reply_timeout 10)\n", heard_after);
+  CHECK(heard_after > 0);
+  for (int i = 0; i < 2; i++) wst_close(c[i], 0);
+  wst_proc_stop(&a);
+  wst_proc_stop(&b);
+  wst_relay_stop(relay);
+  free(via_relay);
+  free(direct);
+}
+
 /* Redis hangs (stopped) while a client broadcasts and joins a group, and
  * the server gives both its Redis connections up: what it had accepted is
  * delivered, once, when Redis wakes. On Pub/Sub the broadcasts after the
@@ -729,6 +772,7 @@ int main(int argc, char **argv) {
   RUN(test_a_refused_reconnect_backs_off);
   RUN(test_memberships_return_after_redis_loses_its_data);
   RUN(test_a_silent_network_is_noticed);
+  RUN(test_a_cut_deafens_the_subscriber_no_longer_than_the_publisher);
   RUN(test_what_was_accepted_in_a_hang_arrives);
   RUN(test_redis_restart);
   RUN(test_a_broadcast_redis_never_answered_is_told);

@@ -15,6 +15,8 @@
 #define REPLY_TIMEOUT_MS 15000
 #define WATCH_MS 1000
 #define RETIRED_MAX_MS 30000 /* how long answers owed on a given-up connection are awaited */
+#define SUSPECT_QUIET_MS 1000 /* a sibling that read this recently is alive */
+#define SUSPECT_MS 2000       /* how long a suspected sibling has to answer */
 
 /* ---- hiredis on a uv_poll ------------------------------------------------
  * hiredis 0.14's adapters/libuv.h returns early when the poll reports an
@@ -175,6 +177,29 @@ static int send_ping(wsc__redis_conn *c) {
   return redisAsyncCommand(c->ac, NULL, NULL, "PING") == REDIS_OK ? 0 : -1;
 }
 
+/* A sibling was given up for silence, so the network or Redis is likely
+ * gone for this connection too, whose own watch would take up to twice the
+ * timeout to tell (a quiet connection is only asked after the timeout): if
+ * it has been quiet, it is asked now and has SUSPECT_MS (plus its grace) to
+ * answer. On Pub/Sub that is what a cut costs: messages published while the
+ * subscriber's silence is not yet noticed never arrive. */
+static void suspect(wsc__redis_conn *c) {
+  if (!c || !c->ac || !c->ready || c->suspect_until) return;
+  uint64_t now = uv_now(c->loop);
+  if (c->reads != c->reads_seen) { /* read since the last tick */
+    c->reads_seen = c->reads;
+    c->heard_at = now;
+    c->pinging = 0;
+  }
+  if (now - c->heard_at < SUSPECT_QUIET_MS) return;
+  if (!c->pinging) {
+    if (send_ping(c)) return;
+    c->pinging = 1;
+    c->waiting_since = now;
+  }
+  c->suspect_until = now + SUSPECT_MS + c->grace_ms;
+}
+
 static void on_watch(uv_timer_t *t) {
   wsc__redis_conn *c = t->data;
   drop_retired_if_overdue(c);
@@ -188,6 +213,14 @@ static void on_watch(uv_timer_t *t) {
     if (c->reads != c->reads_seen) c->pinging = 0;
     c->reads_seen = c->reads;
     c->heard_at = now;
+    c->suspect_until = 0;
+  }
+  char why[96];
+  if (c->suspect_until && now >= c->suspect_until) {
+    snprintf(why, sizeof why, "no answer in %.3g s, after the %s connection's silence",
+             (double)(now - c->waiting_since) / 1000, c->sibling->role);
+    give_up(c, why, c->keep_owed);
+    return;
   }
   int owed = c->pinging || c->ac->replies.head;
   if (!owed) {
@@ -201,10 +234,10 @@ static void on_watch(uv_timer_t *t) {
   if (!c->waiting_since) c->waiting_since = now;
   uint64_t since = c->heard_at > c->waiting_since ? c->heard_at : c->waiting_since;
   if (now - since < c->timeout_ms + c->grace_ms) return;
-  char why[64];
   snprintf(why, sizeof why, "no answer in %.3g s",
            (double)(c->timeout_ms + c->grace_ms) / 1000);
   give_up(c, why, c->keep_owed);
+  suspect(c->sibling);
 }
 
 static void start_watch(wsc__redis_conn *c) {
@@ -213,6 +246,7 @@ static void start_watch(wsc__redis_conn *c) {
   c->tick_at = c->heard_at = now;
   c->waiting_since = 0;
   c->pinging = 0;
+  c->suspect_until = 0;
   uv_timer_start(&c->timer, on_watch, WATCH_MS, WATCH_MS);
 }
 
@@ -344,6 +378,11 @@ void wsc__redis_conn_watch(wsc__redis_conn *c, uint64_t timeout_ms,
   c->timeout_ms = timeout_ms;
   c->grace_ms = grace_ms;
   c->ping = ping;
+}
+
+void wsc__redis_conn_pair(wsc__redis_conn *a, wsc__redis_conn *b) {
+  a->sibling = b;
+  b->sibling = a;
 }
 
 int wsc__redis_conn_usable(const wsc__redis_conn *c) {

@@ -44,6 +44,8 @@ struct wsc__redis_conn {
   unsigned long reads, reads_seen; /* readable events, and as last seen */
   uint64_t tick_at, heard_at, waiting_since;
   int pinging; /* a ping is out: Redis owes us an answer */
+  uint64_t suspect_until; /* a sibling was given up: answer by then (0: no) */
+  struct wsc__redis_conn *sibling; /* to the same Redis (wsc__redis_conn_pair) */
   int keep_owed; /* a given-up connection is retired, not dropped */
   redisAsyncContext *retired; /* given up, awaiting what it is owed */
   uint64_t retired_at;
@@ -85,6 +87,12 @@ int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
 void wsc__redis_conn_watch(wsc__redis_conn *c, uint64_t timeout_ms,
                            uint64_t grace_ms, wsc__redis_ping_fn ping,
                            int keep_owed);
+
+/* Two connections of one layer to the same Redis: when the watch gives one
+ * up, the other, if it has read nothing for a second, is asked for an
+ * answer at once and given up unless one comes within 2 s (plus its grace),
+ * instead of up to twice the timeout later. Call after start. */
+void wsc__redis_conn_pair(wsc__redis_conn *a, wsc__redis_conn *b);
 
 /* Whether commands are accepted now: when connected, and also during the
  * first connect after start (hiredis holds them until it is made), so a

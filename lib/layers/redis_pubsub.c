@@ -202,6 +202,7 @@ static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
     wsc__free(l); /* only fails on timer init, before anything is live */
     return WSC_ENOMEM;
   }
+  wsc__redis_conn_pair(&l->pub, &l->sub);
   wsc__redis_conn_watch(&l->pub, l->b.reply_timeout_ms, 0, NULL, 1);
   wsc__redis_conn_watch(&l->sub, l->b.reply_timeout_ms, 0, sub_ping, 1);
   l->open_conns = 3; /* the two connections and the handoff's timer */

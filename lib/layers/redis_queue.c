@@ -347,6 +347,7 @@ static int q_create(const wsc_layer_host *host, const cJSON *cfg, void **inst,
                         host, cmd_ready, NULL, l);
   wsc__redis_conn_start(&l->rx, host->loop, &l->b.url, l->b.ip, "receive",
                         host, rx_ready, NULL, l);
+  wsc__redis_conn_pair(&l->cmd, &l->rx);
   wsc__redis_conn_watch(&l->cmd, l->b.reply_timeout_ms, 0, NULL, 1);
   /* A read is made again from the last id delivered: nothing to keep. */
   wsc__redis_conn_watch(&l->rx, l->b.reply_timeout_ms, READ_BLOCK_GRACE_MS, NULL, 0);
