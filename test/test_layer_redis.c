@@ -540,7 +540,9 @@ static void test_a_silent_network_is_noticed(void) {
  * miss what others broadcast. Its publish connection, which Redis owes an
  * answer, is given up after 10 s; the subscriber, quiet as well, is then
  * asked at once and given up 2 s later. So B's broadcasts reach A's client
- * again well within the 20 s the subscriber alone would take. */
+ * again well within the 20 s the subscriber alone would take. And A's
+ * client is told its broadcast into the cut failed once Redis answers A
+ * again and the old connection stays silent, not 30 s later. */
 static void test_a_cut_deafens_the_subscriber_no_longer_than_the_publisher(void) {
   if (IS_QUEUE) return; /* its stream keeps what a cut would lose */
   wst_relay *relay = wst_relay_start(wst_redis_port(redis));
@@ -554,21 +556,24 @@ static void test_a_cut_deafens_the_subscriber_no_longer_than_the_publisher(void)
   wst_relay_cut(relay);
   uint64_t cut_at = uv_hrtime();
   say(c[0], "into the cut"); /* Redis owes A's publish connection an answer */
-  double heard_after = -1;
-  for (int i = 0; i < 18 * 4 && heard_after < 0; i++) { /* 18 s */
+  double heard_after = -1, told_after = -1;
+  for (int i = 0; i < 18 * 4 && (heard_after < 0 || told_after < 0); i++) { /* 18 s */
     char text[32];
     snprintf(text, sizeof text, "from B %d", i);
     say(c[1], text);
     char *m;
-    while ((m = wst_recv(c[0], 1)) && heard_after < 0) {
-      if (strstr(m, "from B")) heard_after = (double)(uv_hrtime() - cut_at) / 1e9;
+    while ((m = wst_recv(c[0], 1))) {
+      double after = (double)(uv_hrtime() - cut_at) / 1e9;
+      if (strstr(m, "from B") && heard_after < 0) heard_after = after;
+      if (strstr(m, "\"error\"") && told_after < 0) told_after = after;
       free(m);
     }
-    free(m);
     uv_sleep(250);
   }
-  printf("  B heard on A's client %.1f s after the cut (reply_timeout 10)\n", heard_after);
+  printf("  after the cut (reply_timeout 10), A's client heard B after %.1f s, "
+         "was told its message failed after %.1f s\n", heard_after, told_after);
   CHECK(heard_after > 0);
+  CHECK(told_after > 0);
   for (int i = 0; i < 2; i++) wst_close(c[i], 0);
   wst_proc_stop(&a);
   wst_proc_stop(&b);

@@ -15,6 +15,7 @@
 #define REPLY_TIMEOUT_MS 15000
 #define WATCH_MS 1000
 #define RETIRED_MAX_MS 30000 /* how long answers owed on a given-up connection are awaited */
+#define RETIRED_QUIET_MS 2000 /* ... once Redis answers its successor */
 #define SUSPECT_QUIET_MS 1000 /* a sibling that read this recently is alive */
 #define SUSPECT_MS 2000       /* how long a suspected sibling has to answer */
 
@@ -108,17 +109,34 @@ void wsc__redis_conn_drop_retired(wsc__redis_conn *c) {
   if (ac) redisAsyncFree(ac);
 }
 
-/* Past RETIRED_MAX_MS; a subscriber's stays until its owner drops it. */
+/* Dropped after RETIRED_MAX_MS, or once its successor is up and it has
+ * read nothing for RETIRED_QUIET_MS since: Redis answers, so had it only
+ * been busy, the answers owed on the old connection (sent before the
+ * successor's greeting) would have come; its path is dead (a cut), and its
+ * senders hear so in seconds, not in 30. A subscriber's stays until its
+ * owner drops it. */
 static void drop_retired_if_overdue(wsc__redis_conn *c) {
-  if (c->retired && !(c->retired->c.flags & REDIS_SUBSCRIBED) &&
-      uv_now(c->loop) - c->retired_at >= RETIRED_MAX_MS)
+  if (!c->retired || (c->retired->c.flags & REDIS_SUBSCRIBED)) return;
+  uint64_t now = uv_now(c->loop);
+  if (c->retired_reads != c->retired_reads_seen) {
+    c->retired_reads_seen = c->retired_reads;
+    c->retired_heard_at = now;
+  }
+  int dead = c->ready && now - c->retired_heard_at >= RETIRED_QUIET_MS;
+  if (dead)
+    wsc__host_logf(c->host, WSC_LOG_WARN,
+                   "%s connection to %s: the given-up connection stayed silent "
+                   "while the new one was answered; what it was owed is lost",
+                   c->role, c->url->masked);
+  if (dead || now - c->retired_at >= RETIRED_MAX_MS)
     wsc__redis_conn_drop_retired(c);
 }
 
 static void retire(wsc__redis_conn *c, redisAsyncContext *ac) {
   wsc__redis_conn_drop_retired(c);
   c->retired = ac;
-  c->retired_at = uv_now(c->loop);
+  c->retired_at = c->retired_heard_at = uv_now(c->loop);
+  c->retired_reads_seen = c->retired_reads;
   ac->onDisconnect = on_retired_disconnect;
   ((uvev *)ac->ev.data)->reads = &c->retired_reads;
   /* Closes once the owed answers are in (at once if none are owed). */
@@ -273,6 +291,7 @@ static void on_greeting_reply(redisAsyncContext *ac, void *r, void *pd) {
     return;
   }
   start_watch(c);
+  c->retired_heard_at = uv_now(c->loop); /* its silence counts from here */
   c->greeting = 0;
   c->backoff_ms = 0;
   c->ready = 1;

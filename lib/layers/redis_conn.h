@@ -49,7 +49,8 @@ struct wsc__redis_conn {
   int keep_owed; /* a given-up connection is retired, not dropped */
   redisAsyncContext *retired; /* given up, awaiting what it is owed */
   uint64_t retired_at;
-  unsigned long retired_reads; /* its readable events */
+  unsigned long retired_reads, retired_reads_seen; /* its readable events */
+  uint64_t retired_heard_at; /* its last read, or its successor's greeting */
   wsc__redis_event_fn on_ready, on_down;
   void *ud;
   void (*closed_cb)(void *);
@@ -78,7 +79,8 @@ int wsc__redis_conn_start(wsc__redis_conn *c, uv_loop_t *loop,
  * blocking command, the connection is given up ("no answer in N s") and
  * remade with backoff. With `keep_owed` the given-up connection is
  * retired: it stays open for up to 30 s for the answers it is owed (a hung
- * Redis answers them when it wakes), and a subscriber's keeps delivering
+ * Redis answers them when it wakes), or until it has been silent for 2 s
+ * while Redis answers its successor, and a subscriber's keeps delivering
  * until dropped with wsc__redis_conn_drop_retired; without, its pending
  * callbacks get NULL at once (for a read that is simply made again). A
  * connection silent for `timeout_ms` is pinged: with `ping`, or PING when
