@@ -18,10 +18,11 @@ Redis inflicts on a running deployment:
 
     /usr/bin/python3 bench/redis_faults.py [--build build] [--steady room|reliable]
         [--faults stall,kill,...] [--clients 30] [--processes 1]
-        [--reply-timeout S] [--tail 10]
+        [--reply-timeout S] [--tail 10] [--log FILE]
 
 --reply-timeout sets the Redis layers' reply_timeout (default: theirs,
-15 s); --tail is how long the run goes on after the last fault.
+15 s); --tail is how long the run goes on after the last fault; --log
+writes the servers' log lines, each with its time since the start.
 
 Prints one JSON line: when each fault began, churn.py's result, each
 server's exit status, their log lines by kind, the most lines one server's
@@ -307,6 +308,11 @@ def main(args):
         "log_kinds": dict(Counter(shape(t) for _, t in lines).most_common(25)),
         "sanitizer_reports": sanitizer[:5],
     }
+    if args.log:
+        with open(args.log, "w") as f:
+            for i, srv in enumerate(servers):
+                for t, text in srv.lines:
+                    f.write(f"{t - start:8.3f} server {i}: {text}\n")
     print(json.dumps(result, ensure_ascii=False))
     bad = (any(st != 0 for st in statuses) or sanitizer
            or result["most_connection_log_lines_in_a_second"] > 30)
@@ -317,6 +323,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--steady", choices=["room", "reliable"], default="room")
+    ap.add_argument("--log", help="write each server's log here, timed from the start")
     ap.add_argument("--faults", default="stall,kill,oom,flush,restart,password,pause,hang,cut")
     ap.add_argument("--clients", type=int, default=30)
     ap.add_argument("--reply-timeout", type=int, default=None)

@@ -582,6 +582,38 @@ static void test_a_cut_deafens_the_subscriber_no_longer_than_the_publisher(void)
   free(direct);
 }
 
+/* On Pub/Sub, a client joins a group during a cut and broadcasts to it: the
+ * join notice and the message wait for the SUBSCRIBE, then for the new
+ * subscriber's subscriptions and a publish connection that answers, so the
+ * client gets both, once each. They used to be published when the old
+ * subscriber was given up, onto the dead publish connection, and failed. */
+static void test_what_waits_in_a_cut_reaches_the_new_subscriber(void) {
+  if (IS_QUEUE) return; /* nothing waits there: its sends fail and say so */
+  wst_relay *relay = wst_relay_start(wst_redis_port(redis));
+  char url[64];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", wst_relay_port(relay));
+  char *cfg = config_at(url, "waits", ",\"reply_timeout\":2");
+  wst_proc a = start(cfg);
+  wst_client *c = wst_open(a.port, "/ws/chat");
+  settle(c, &c, 1);
+  wst_relay_cut(relay);
+  wst_send_text(c, "{\"action\":\"join\",\"payload\":{\"group\":\"fresh\"}}");
+  wst_send_text(c, "{\"action\":\"say\",\"payload\":{\"text\":\"into the cut\","
+                  "\"group\":\"fresh\"}}");
+  const char *want[2] = {"{\"action\":\"said\",\"payload\":\"joined fresh\"}",
+                         "{\"action\":\"said\",\"payload\":\"into the cut\"}"};
+  for (int i = 0; i < 2; i++) {
+    char *m = wst_recv(c, 20000);
+    CHECK_STREQ(m, want[i]);
+    free(m);
+  }
+  CHECK(wst_silent(c, 500));
+  wst_close(c, 1000);
+  wst_proc_stop(&a);
+  wst_relay_stop(relay);
+  free(cfg);
+}
+
 /* Redis hangs (stopped) while a client broadcasts and joins a group, and
  * the server gives both its Redis connections up: what it had accepted is
  * delivered, once, when Redis wakes. On Pub/Sub the broadcasts after the
@@ -779,6 +811,7 @@ int main(int argc, char **argv) {
   RUN(test_a_silent_network_is_noticed);
   RUN(test_a_cut_deafens_the_subscriber_no_longer_than_the_publisher);
   RUN(test_what_was_accepted_in_a_hang_arrives);
+  RUN(test_what_waits_in_a_cut_reaches_the_new_subscriber);
   RUN(test_redis_restart);
   RUN(test_a_broadcast_redis_never_answered_is_told);
   RUN(test_10000_broadcasts_to_200_clients);

@@ -404,6 +404,10 @@ void wsc__redis_conn_pair(wsc__redis_conn *a, wsc__redis_conn *b) {
   b->sibling = a;
 }
 
+int wsc__redis_conn_suspected(const wsc__redis_conn *c) {
+  return c->suspect_until != 0;
+}
+
 int wsc__redis_conn_usable(const wsc__redis_conn *c) {
   return c->ac && !c->closing && (c->ready || !c->ever_ready);
 }

@@ -96,6 +96,9 @@ void wsc__redis_conn_watch(wsc__redis_conn *c, uint64_t timeout_ms,
  * instead of up to twice the timeout later. Call after start. */
 void wsc__redis_conn_pair(wsc__redis_conn *a, wsc__redis_conn *b);
 
+/* 1 while the connection is suspected that way and has not answered yet. */
+int wsc__redis_conn_suspected(const wsc__redis_conn *c);
+
 /* Whether commands are accepted now: when connected, and also during the
  * first connect after start (hiredis holds them until it is made), so a
  * program may send right after creating a layer. */

@@ -18,8 +18,11 @@
  * Redis before the subscription a connection just made: the join notice a
  * consumer broadcasts right after joining would miss the joiner. So while a
  * SUBSCRIBE is unconfirmed, publishes wait (in order) for its confirmation;
- * having been accepted, they also wait for a publish connection given up
- * meanwhile to be remade (up to HELD_MAX_MS), rather than fail into the log. */
+ * and while the subscriber is down (lost, or given up in a cut), for its
+ * successor's: published meanwhile, they would reach this process's own
+ * members no more. Having been accepted, they also wait for a publish
+ * connection given up meanwhile to be remade; for HELD_MAX_MS in all, then
+ * they fail and their senders are told. */
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +36,9 @@
 /* How long a publish waits for the subscriptions, and for a publish
  * connection given up meanwhile to be remade, before it fails. */
 #define HELD_MAX_MS 60000
+/* While publishes wait, how often what holds them is looked at again (a
+ * suspected publish connection clears without an event of its own). */
+#define HELD_CHECK_MS 250
 
 /* A publish waiting for SUBSCRIBE confirmations. */
 typedef struct held_publish {
@@ -47,6 +53,7 @@ typedef struct ps_layer {
   wsc__redis_base b; /* first: the shared channel ops take the layer as it */
   int pending_subs;   /* SUBSCRIBEs sent and not yet confirmed */
   held_publish *held, **held_tail;
+  uv_timer_t held_timer; /* runs while publishes are held */
   wsc__redis_conn pub, sub;
   wsc__handoff handoff;
   char self_channel[128]; /* <prefix><proc> */
@@ -151,19 +158,92 @@ static void sub_ready(wsc__redis_conn *c, void *ud) {
 /* The publish connection is (re)made: what waited for it goes out. */
 static void pub_ready(wsc__redis_conn *c, void *ud) {
   (void)c;
-  ps_layer *l = ud;
-  if (l->pending_subs == 0) release_held(l);
+  release_held(ud);
 }
 
-/* The subscriber connection dropped: confirmations will not come, so what
- * waited for them is published now. A retired one hands over to its
- * successor. */
+/* The subscriber connection dropped: what waits, and what is published
+ * from now on, waits for its successor's subscriptions (sub_ready). A
+ * retired one hands over to its successor. */
 static void sub_down(wsc__redis_conn *c, void *ud) {
   (void)c;
   ps_layer *l = ud;
   l->pending_subs = 0;
-  release_held(l);
   if (wsc__handoff_subscriber_down(&l->handoff)) each_channel(l, old_subscriber_has);
+}
+
+static void publish_reply(redisAsyncContext *ac, void *r, void *pd) {
+  wsc__redis_op *op = pd;
+  redisReply *reply = r;
+  if (reply && reply->type != REDIS_REPLY_ERROR) {
+    if (op->done) op->done(op->arg, 0, NULL);
+    wsc__free(op);
+    return;
+  }
+  wsc__redis_conn *c = ac->data;
+  wsc__redis_op_fail(op, reply, c->closing);
+}
+
+static int send_publish(ps_layer *l, const char *redis_channel, size_t chlen,
+                        const char *payload, size_t len, wsc__redis_op *op) {
+  const char *argv[3] = {"PUBLISH", redis_channel, payload};
+  size_t lens[3] = {7, chlen, len};
+  return wsc__redis_conn_cmd(&l->pub, publish_reply, op, 3, argv, lens);
+}
+
+/* ---- publishes held for the subscriptions --------------------------------- */
+
+/* Whether a publish now must wait: it could miss this process's own
+ * members (a SUBSCRIBE is unconfirmed, or the subscriber that was up is
+ * down), or the publish connection is suspected dead (its sibling was just
+ * given up for silence). */
+static int publishing_blocked(const ps_layer *l) {
+  return l->pending_subs > 0 || (l->sub.ever_ready && !l->sub.ready) ||
+         wsc__redis_conn_suspected(&l->pub);
+}
+
+static void fail_held(held_publish *h, const ps_layer *l) {
+  char why[640];
+  snprintf(why, sizeof why, "not published: Redis at %s did not take it within %d s",
+           l->b.url.masked, HELD_MAX_MS / 1000);
+  wsc__redis_op_fail_why(h->op, why);
+  wsc__free(h);
+}
+
+/* Fails what has waited HELD_MAX_MS. */
+static void expire_held(ps_layer *l) {
+  uint64_t now = uv_now(l->b.host->loop);
+  while (l->held && now - l->held->at >= HELD_MAX_MS) {
+    held_publish *h = l->held;
+    if (!(l->held = h->next)) l->held_tail = &l->held;
+    fail_held(h, l);
+  }
+}
+
+/* Publishes what waited, in order, once nothing holds it any more. */
+static void release_held(ps_layer *l) {
+  expire_held(l);
+  held_publish *h = l->held;
+  if (!h) uv_timer_stop(&l->held_timer);
+  if (!h || !wsc__redis_conn_usable(&l->pub) || publishing_blocked(l)) return;
+  l->held = NULL;
+  l->held_tail = &l->held;
+  uv_timer_stop(&l->held_timer);
+  while (h) {
+    held_publish *next = h->next;
+    if (send_publish(l, h->data, h->chlen, h->data + h->chlen, h->len, h->op))
+      wsc__redis_op_fail(h->op, NULL, l->pub.closing);
+    wsc__free(h);
+    h = next;
+  }
+}
+
+static void on_held_timer(uv_timer_t *t) { release_held(t->data); }
+
+static void hold(ps_layer *l, held_publish *h) {
+  if (!l->held)
+    uv_timer_start(&l->held_timer, on_held_timer, HELD_CHECK_MS, HELD_CHECK_MS);
+  *l->held_tail = h;
+  l->held_tail = &h->next;
 }
 
 /* ---- ops ------------------------------------------------------------------ */
@@ -205,53 +285,12 @@ static int ps_create(const wsc_layer_host *host, const cJSON *cfg,
   wsc__redis_conn_pair(&l->pub, &l->sub);
   wsc__redis_conn_watch(&l->pub, l->b.reply_timeout_ms, 0, NULL, 1);
   wsc__redis_conn_watch(&l->sub, l->b.reply_timeout_ms, 0, sub_ping, 1);
-  l->open_conns = 3; /* the two connections and the handoff's timer */
+  uv_timer_init(host->loop, &l->held_timer);
+  l->held_timer.data = l;
+  l->open_conns = 4; /* the two connections and two timers */
   l->held_tail = &l->held;
   *inst = l;
   return 0;
-}
-
-static void publish_reply(redisAsyncContext *ac, void *r, void *pd) {
-  wsc__redis_op *op = pd;
-  redisReply *reply = r;
-  if (reply && reply->type != REDIS_REPLY_ERROR) {
-    if (op->done) op->done(op->arg, 0, NULL);
-    wsc__free(op);
-    return;
-  }
-  wsc__redis_conn *c = ac->data;
-  wsc__redis_op_fail(op, reply, c->closing);
-}
-
-static int send_publish(ps_layer *l, const char *redis_channel, size_t chlen,
-                        const char *payload, size_t len, wsc__redis_op *op) {
-  const char *argv[3] = {"PUBLISH", redis_channel, payload};
-  size_t lens[3] = {7, chlen, len};
-  return wsc__redis_conn_cmd(&l->pub, publish_reply, op, 3, argv, lens);
-}
-
-/* Publishes what waited for subscriptions, in order. It was accepted, so
- * while the publish connection is down it waits for that too (pub_ready),
- * up to HELD_MAX_MS. */
-static void release_held(ps_layer *l) {
-  if (!wsc__redis_conn_usable(&l->pub)) return;
-  held_publish *h = l->held;
-  l->held = NULL;
-  l->held_tail = &l->held;
-  uint64_t now = uv_now(l->b.host->loop);
-  while (h) {
-    held_publish *next = h->next;
-    char why[640];
-    if (now - h->at >= HELD_MAX_MS) {
-      snprintf(why, sizeof why, "not published: Redis at %s did not take it within %d s",
-               l->b.url.masked, HELD_MAX_MS / 1000);
-      wsc__redis_op_fail_why(h->op, why);
-    } else if (send_publish(l, h->data, h->chlen, h->data + h->chlen, h->len, h->op)) {
-      wsc__redis_op_fail(h->op, NULL, l->pub.closing);
-    }
-    wsc__free(h);
-    h = next;
-  }
 }
 
 static int publish(ps_layer *l, const char *redis_channel, const char *head,
@@ -276,9 +315,8 @@ static int publish(ps_layer *l, const char *redis_channel, const char *head,
   memcpy(h->data, redis_channel, chlen);
   memcpy(h->data + chlen, head, hl);
   memcpy(h->data + chlen + hl, msg, len);
-  if (l->pending_subs > 0 || l->held) { /* after the subscriptions */
-    *l->held_tail = h;
-    l->held_tail = &h->next;
+  if (l->held || publishing_blocked(l)) {
+    hold(l, h);
     return 0;
   }
   int rc = send_publish(l, h->data, chlen, h->data + chlen, h->len, op);
@@ -344,11 +382,14 @@ static int ps_group_discard(void *inst, const char *group,
   return 0;
 }
 
+static void held_timer_closed(uv_handle_t *h) { conn_closed(h->data); }
+
 static void ps_close(void *inst, void (*done)(void *), void *arg) {
   ps_layer *l = inst;
   l->done = done;
   l->done_arg = arg;
   /* What still waits fails with WSC_ECLOSED, as the layer ABI says. */
+  uv_close((uv_handle_t *)&l->held_timer, held_timer_closed);
   while (l->held) {
     held_publish *h = l->held;
     l->held = h->next;
