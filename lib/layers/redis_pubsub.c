@@ -194,11 +194,11 @@ static int send_publish(ps_layer *l, const char *redis_channel, size_t chlen,
 
 /* Whether a publish now must wait: it could miss this process's own
  * members (a SUBSCRIBE is unconfirmed, or the subscriber that was up is
- * down), or the publish connection is suspected dead (its sibling was just
- * given up for silence). */
+ * down), or either connection is suspected dead (its sibling was just given
+ * up for silence; a suspected subscriber is given up or cleared within 2 s). */
 static int publishing_blocked(const ps_layer *l) {
   return l->pending_subs > 0 || (l->sub.ever_ready && !l->sub.ready) ||
-         wsc__redis_conn_suspected(&l->pub);
+         wsc__redis_conn_suspected(&l->pub) || wsc__redis_conn_suspected(&l->sub);
 }
 
 static void fail_held(held_publish *h, const ps_layer *l) {
