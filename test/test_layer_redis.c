@@ -500,6 +500,37 @@ static void test_memberships_return_after_redis_loses_its_data(void) {
   free(cfg);
 }
 
+/* A config reaching Redis through `relay`, with `reply_timeout` seconds. */
+static char *config_via(wst_relay *relay, const char *prefix, int reply_timeout) {
+  char url[64], extra[32];
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", wst_relay_port(relay));
+  snprintf(extra, sizeof extra, ",\"reply_timeout\":%d", reply_timeout);
+  return config_at(url, prefix, extra);
+}
+
+/* Process A reaching Redis through a relay that can be cut, B directly,
+ * one client on each, settled. */
+typedef struct cut_pair {
+  wst_relay *relay;
+  wst_proc a, b;
+  wst_client *c[2];
+} cut_pair;
+
+static cut_pair cut_pair_start(const char *prefix, int reply_timeout) {
+  cut_pair p;
+  p.relay = wst_relay_start(wst_redis_port(redis));
+  char *via_relay = config_via(p.relay, prefix, reply_timeout),
+       *direct = config(prefix, NULL);
+  p.a = start(via_relay);
+  p.b = start(direct);
+  free(via_relay);
+  free(direct);
+  p.c[0] = wst_open(p.a.port, "/ws/chat");
+  p.c[1] = wst_open(p.b.port, "/ws/chat");
+  settle(p.c[1], p.c, 2);
+  return p;
+}
+
 /* A network that fails without closing anything (a partition, a dead host
  * behind a NAT, a failover that moved the address): TCP says nothing for
  * some 15 minutes, so process A waited that long on its dead connections,
@@ -509,15 +540,9 @@ static void test_memberships_return_after_redis_loses_its_data(void) {
  * quiet ones), connects again, and the queue layer then delivers what B
  * sent during the cut. */
 static void test_a_silent_network_is_noticed(void) {
-  wst_relay *relay = wst_relay_start(wst_redis_port(redis));
-  char url[64];
-  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", wst_relay_port(relay));
-  char *via_relay = config_at(url, "cut", ",\"reply_timeout\":2"),
-       *direct = config("cut", NULL);
-  wst_proc a = start(via_relay), b = start(direct);
-  wst_client *c[2] = {wst_open(a.port, "/ws/chat"), wst_open(b.port, "/ws/chat")};
-  settle(c[1], c, 2);
-  wst_relay_cut(relay);
+  cut_pair p = cut_pair_start("cut", 2);
+  wst_client **c = p.c;
+  wst_relay_cut(p.relay);
   say(c[1], "during the cut");
   expect_said(c[1], "during the cut");
   if (IS_QUEUE) { /* kept in Redis: A reads it once connected again */
@@ -527,11 +552,9 @@ static void test_a_silent_network_is_noticed(void) {
   }
   settle(c[1], c, 2); /* B's broadcasts reach A's client again */
   settle(c[0], c, 2); /* and A's reach B's */
-  said_to_both_then_stop(&a, c, "healed");
-  wst_proc_stop(&b);
-  wst_relay_stop(relay);
-  free(via_relay);
-  free(direct);
+  said_to_both_then_stop(&p.a, c, "healed");
+  wst_proc_stop(&p.b);
+  wst_relay_stop(p.relay);
 }
 
 /* The same cut with the default-like timeout of 10 s, on Pub/Sub: A's
@@ -545,15 +568,9 @@ static void test_a_silent_network_is_noticed(void) {
  * again and the old connection stays silent, not 30 s later. */
 static void test_a_cut_deafens_the_subscriber_no_longer_than_the_publisher(void) {
   if (IS_QUEUE) return; /* its stream keeps what a cut would lose */
-  wst_relay *relay = wst_relay_start(wst_redis_port(redis));
-  char url[64];
-  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", wst_relay_port(relay));
-  char *via_relay = config_at(url, "deaf", ",\"reply_timeout\":10"),
-       *direct = config("deaf", NULL);
-  wst_proc a = start(via_relay), b = start(direct);
-  wst_client *c[2] = {wst_open(a.port, "/ws/chat"), wst_open(b.port, "/ws/chat")};
-  settle(c[1], c, 2);
-  wst_relay_cut(relay);
+  cut_pair p = cut_pair_start("deaf", 10);
+  wst_client **c = p.c;
+  wst_relay_cut(p.relay);
   uint64_t cut_at = uv_hrtime();
   say(c[0], "into the cut"); /* Redis owes A's publish connection an answer */
   double heard_after = -1, told_after = -1;
@@ -575,11 +592,9 @@ static void test_a_cut_deafens_the_subscriber_no_longer_than_the_publisher(void)
   CHECK(heard_after > 0);
   CHECK(told_after > 0);
   for (int i = 0; i < 2; i++) wst_close(c[i], 0);
-  wst_proc_stop(&a);
-  wst_proc_stop(&b);
-  wst_relay_stop(relay);
-  free(via_relay);
-  free(direct);
+  wst_proc_stop(&p.a);
+  wst_proc_stop(&p.b);
+  wst_relay_stop(p.relay);
 }
 
 /* On Pub/Sub, a client joins a group during a cut and broadcasts to it: the
@@ -590,9 +605,7 @@ static void test_a_cut_deafens_the_subscriber_no_longer_than_the_publisher(void)
 static void test_what_waits_in_a_cut_reaches_the_new_subscriber(void) {
   if (IS_QUEUE) return; /* nothing waits there: its sends fail and say so */
   wst_relay *relay = wst_relay_start(wst_redis_port(redis));
-  char url[64];
-  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", wst_relay_port(relay));
-  char *cfg = config_at(url, "waits", ",\"reply_timeout\":2");
+  char *cfg = config_via(relay, "waits", 2);
   wst_proc a = start(cfg);
   wst_client *c = wst_open(a.port, "/ws/chat");
   settle(c, &c, 1);
