@@ -195,6 +195,17 @@ static int send_ping(wsc__redis_conn *c) {
   return redisAsyncCommand(c->ac, NULL, NULL, "PING") == REDIS_OK ? 0 : -1;
 }
 
+/* Notes what was read since last looked: Redis answered, so no ping or
+ * suspicion is outstanding. 1 if anything was. */
+static int heard_since(wsc__redis_conn *c, uint64_t now) {
+  if (c->reads == c->reads_seen) return 0;
+  c->reads_seen = c->reads;
+  c->heard_at = now;
+  c->pinging = 0;
+  c->suspect_until = 0;
+  return 1;
+}
+
 /* A sibling was given up for silence, so the network or Redis is likely
  * gone for this connection too, whose own watch would take up to twice the
  * timeout to tell (a quiet connection is only asked after the timeout): if
@@ -204,11 +215,7 @@ static int send_ping(wsc__redis_conn *c) {
 static void suspect(wsc__redis_conn *c) {
   if (!c || !c->ac || !c->ready || c->suspect_until) return;
   uint64_t now = uv_now(c->loop);
-  if (c->reads != c->reads_seen) { /* read since the last tick */
-    c->reads_seen = c->reads;
-    c->heard_at = now;
-    c->pinging = 0;
-  }
+  heard_since(c, now);
   if (now - c->heard_at < SUSPECT_QUIET_MS) return;
   if (!c->pinging) {
     if (send_ping(c)) return;
@@ -227,9 +234,7 @@ static void on_watch(uv_timer_t *t) {
    * Redis sent meanwhile is still unread, so its silence proves nothing. */
   int late = now - c->tick_at > 2 * WATCH_MS;
   c->tick_at = now;
-  if (late || c->reads != c->reads_seen) {
-    if (c->reads != c->reads_seen) c->pinging = 0;
-    c->reads_seen = c->reads;
+  if (!heard_since(c, now) && late) {
     c->heard_at = now;
     c->suspect_until = 0;
   }

@@ -222,12 +222,11 @@ static void expire_held(ps_layer *l) {
 /* Publishes what waited, in order, once nothing holds it any more. */
 static void release_held(ps_layer *l) {
   expire_held(l);
+  if (l->held && (!wsc__redis_conn_usable(&l->pub) || publishing_blocked(l))) return;
+  uv_timer_stop(&l->held_timer);
   held_publish *h = l->held;
-  if (!h) uv_timer_stop(&l->held_timer);
-  if (!h || !wsc__redis_conn_usable(&l->pub) || publishing_blocked(l)) return;
   l->held = NULL;
   l->held_tail = &l->held;
-  uv_timer_stop(&l->held_timer);
   while (h) {
     held_publish *next = h->next;
     if (send_publish(l, h->data, h->chlen, h->data + h->chlen, h->len, h->op))
