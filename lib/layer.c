@@ -11,8 +11,8 @@
 
 static void host_log(void *host_data, wsc_log_level level, const char *msg) {
   wsc__layer *l = host_data;
-  if (WSC__LOG_ON(l->log, level))
-    l->log->fn(level, l->subsystem, msg, l->log->user_data);
+  if ((unsigned)level <= WSC_LOG_DEBUG)
+    wsc__log_line(l->log, level, l->subsystem, &l->log_sites[level], msg);
 }
 
 static void host_set_error(void *host_data, const char *msg) {
@@ -22,7 +22,7 @@ static void host_set_error(void *host_data, const char *msg) {
 
 int wsc__layer_open(wsc__layer *l, const wsc__layer_cfg *cfg, uv_loop_t *loop,
                     wsc__deliver_fn deliver, void *owner,
-                    const wsc__logger *log, char *err, size_t errlen) {
+                    wsc__logger *log, char *err, size_t errlen) {
   memset(l, 0, sizeof *l);
   l->ops = wsc__layer_registry_find(cfg->driver);
   if (!l->ops) {
@@ -128,9 +128,9 @@ void wsc__host_logf(const wsc_layer_host *host, wsc_log_level lvl,
 
 void wsc__layer_log_failure(void *arg, int status, const char *errmsg) {
   wsc__layer *l = arg;
-  if (status && status != WSC_ECLOSED && WSC__LOG_ON(l->log, WSC_LOG_WARN))
-    l->log->fn(WSC_LOG_WARN, l->subsystem, errmsg ? errmsg : wsc_strerror(status),
-               l->log->user_data);
+  if (status && status != WSC_ECLOSED)
+    wsc__log_line(l->log, WSC_LOG_WARN, l->subsystem, &l->log_sites[WSC_LOG_DEBUG + 1],
+                  errmsg ? errmsg : wsc_strerror(status));
 }
 
 /* A caller's result callback, carried through the driver's done. */

@@ -16,8 +16,11 @@ typedef struct wsc__layer {
   const wsc_layer_ops *ops;
   void *inst; /* NULL once closed */
   wsc_layer_host host;
-  const wsc__logger *log;
+  wsc__logger *log;
   char subsystem[80];
+  /* Log budgets (see wsc__log_line): one per level for the driver's lines,
+   * and one for sends that failed after they were taken. */
+  char log_sites[WSC_LOG_DEBUG + 2];
   char lasterr[WSC_ERRBUF_SIZE]; /* the driver's words for the last error */
   void *owner; /* what deliveries are for (the server) */
 } wsc__layer;
@@ -26,7 +29,7 @@ typedef struct wsc__layer {
  * naming the alias (unknown driver, bad options). */
 int wsc__layer_open(wsc__layer *l, const wsc__layer_cfg *cfg, uv_loop_t *loop,
                     wsc__deliver_fn deliver, void *owner,
-                    const wsc__logger *log, char *err, size_t errlen);
+                    wsc__logger *log, char *err, size_t errlen);
 
 /* The ops, with name validation and an error text in `err`. `done` as in
  * wsc_layer_ops (called only when 0 is returned). */

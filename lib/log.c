@@ -8,7 +8,7 @@
 
 #include <libwebsockets.h>
 
-static wsc__logger default_logger = {wsc_log_stderr, WSC_LOG_ERROR, NULL};
+static wsc__logger default_logger = {wsc_log_stderr, WSC_LOG_ERROR, NULL, {{0}}};
 
 void wsc_set_default_logger(wsc_log_fn fn, wsc_log_level max_level,
                             void *user_data) {
@@ -17,7 +17,11 @@ void wsc_set_default_logger(wsc_log_fn fn, wsc_log_level max_level,
   default_logger.user_data = user_data;
 }
 
-wsc__logger wsc__default_logger(void) { return default_logger; }
+wsc__logger wsc__default_logger(void) {
+  wsc__logger lg = default_logger;
+  memset(lg.sites, 0, sizeof lg.sites);
+  return lg;
+}
 
 void wsc_log_stderr(wsc_log_level level, const char *subsystem,
                     const char *msg, void *user_data) {
@@ -27,15 +31,73 @@ void wsc_log_stderr(wsc_log_level level, const char *subsystem,
   fprintf(stderr, "wschannels[%s] %s: %s\n", ln, subsystem, msg);
 }
 
-void wsc__log(const wsc__logger *lg, wsc_log_level level, const char *subsys,
+/* The site of `key`, or the longest idle one, taken over for it. */
+static wsc__log_site *site_of(wsc__logger *lg, const void *key) {
+  wsc__log_site *idle = &lg->sites[0];
+  for (size_t i = 0; i < WSC__LOG_SITES; i++) {
+    wsc__log_site *s = &lg->sites[i];
+    if (s->key == key) return s;
+    if (s->since_ns < idle->since_ns) idle = s;
+  }
+  *idle = (wsc__log_site){key, 0, 0, 0};
+  return idle;
+}
+
+/* Whether a line from `key` may go out now; *left_out and *over_s say what
+ * was left out since the last one that did. */
+static int may_log(wsc__logger *lg, const void *key, unsigned long *left_out,
+                   double *over_s) {
+  wsc__log_site *s = site_of(lg, key);
+  uint64_t now = uv_hrtime();
+  *left_out = 0;
+  if (s->lines && now - s->since_ns < 1000000000u) {
+    if (s->lines >= WSC__LOG_BURST) {
+      s->left_out++;
+      return 0;
+    }
+  } else {
+    *left_out = s->left_out;
+    *over_s = (double)(now - s->since_ns) / 1e9;
+    s->since_ns = now;
+    s->lines = 0;
+    s->left_out = 0;
+  }
+  s->lines++;
+  return 1;
+}
+
+/* Passes `msg` on, saying what was left out before it. */
+static void deliver(wsc__logger *lg, wsc_log_level level, const char *subsys,
+                    const char *msg, unsigned long left_out, double over_s) {
+  if (!left_out) {
+    lg->fn(level, subsys, msg, lg->user_data);
+    return;
+  }
+  char buf[1200];
+  snprintf(buf, sizeof buf, "%s (%lu more like this in the last %.1f s were not logged)",
+           msg, left_out, over_s);
+  lg->fn(level, subsys, buf, lg->user_data);
+}
+
+void wsc__log_line(wsc__logger *lg, wsc_log_level level, const char *subsys,
+                   const void *site, const char *msg) {
+  unsigned long left_out;
+  double over_s = 0;
+  if (WSC__LOG_ON(lg, level) && may_log(lg, site, &left_out, &over_s))
+    deliver(lg, level, subsys, msg, left_out, over_s);
+}
+
+void wsc__log(wsc__logger *lg, wsc_log_level level, const char *subsys,
               const char *fmt, ...) {
-  if (!WSC__LOG_ON(lg, level)) return;
+  unsigned long left_out;
+  double over_s = 0;
+  if (!WSC__LOG_ON(lg, level) || !may_log(lg, fmt, &left_out, &over_s)) return;
   char buf[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  lg->fn(level, subsys, buf, lg->user_data);
+  deliver(lg, level, subsys, buf, left_out, over_s);
 }
 
 static void lws_emit(int lws_level, const char *line) {

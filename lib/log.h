@@ -3,12 +3,33 @@
 #ifndef WSC_LIB_LOG_H
 #define WSC_LIB_LOG_H
 
+#include <stdint.h>
+
 #include "wschannels/log.h"
 
+/* One place that logs (a format string, or a layer's level) and how much it
+ * logged in its current second. */
+typedef struct wsc__log_site {
+  const void *key;
+  uint64_t since_ns; /* start of its current second */
+  unsigned lines;
+  unsigned long left_out;
+} wsc__log_site;
+
+/* Places tracked at once; a new one takes over the longest idle. */
+#define WSC__LOG_SITES 16
+/* Lines one place may log in a second: beyond, they are left out and the
+ * next line from there says how many. A failing backend or a hostile client
+ * would otherwise cost a line per message, and a logger that blocks (a full
+ * stderr pipe) would stall the loop for everyone. */
+#define WSC__LOG_BURST 20
+
+/* Used on one loop thread only (its sites change as it logs). */
 typedef struct wsc__logger {
   wsc_log_fn fn; /* NULL: silent */
   wsc_log_level level;
   void *user_data;
+  wsc__log_site sites[WSC__LOG_SITES];
 } wsc__logger;
 
 /* The process default (wsc_set_default_logger). */
@@ -20,8 +41,12 @@ wsc__logger wsc__default_logger(void);
 #define WSC__PRINTF(a, b)
 #endif
 
-void wsc__log(const wsc__logger *lg, wsc_log_level level, const char *subsys,
+/* Logs under the format string's budget. */
+void wsc__log(wsc__logger *lg, wsc_log_level level, const char *subsys,
               const char *fmt, ...) WSC__PRINTF(4, 5);
+/* Logs a line already made, under the budget of `site`. */
+void wsc__log_line(wsc__logger *lg, wsc_log_level level, const char *subsys,
+                   const void *site, const char *msg);
 
 #define WSC__LOG_ON(lg, lvl) ((lg)->fn != NULL && (lvl) <= (lg)->level)
 

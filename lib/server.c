@@ -732,11 +732,12 @@ int wsc_server_new(const wsc_server_options *opts, wsc_server **out,
   wsc_server *srv = wsc__calloc(1, sizeof *srv);
   if (!srv) return WSC_ENOMEM;
   srv->loop_thread = uv_thread_self();
-  wsc__logger dl = wsc__default_logger();
-  srv->log = opts->logger
-                 ? (wsc__logger){opts->logger, opts->log_level,
-                                 opts->log_user_data}
-                 : dl;
+  srv->log = wsc__default_logger();
+  if (opts->logger) {
+    srv->log.fn = opts->logger;
+    srv->log.level = opts->log_level;
+    srv->log.user_data = opts->log_user_data;
+  }
   wsc__log_bridge_lws();
   rc = wsc__config_load(&srv->cfg, opts, err, errlen);
   if (!rc) rc = bind_consumers(srv, opts, err, errlen);

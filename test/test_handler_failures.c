@@ -5,6 +5,8 @@
  * that failed inside it, and never repeats an earlier failure's reason. */
 #include <stdlib.h>
 
+#include <uv.h>
+
 #include "helpers/check.h"
 #include "helpers/log_capture.h"
 #include "helpers/server_thread.h"
@@ -135,6 +137,29 @@ static void test_on_disconnect_failure_is_logged(void) {
   free(line);
 }
 
+static void test_a_flood_of_failures_is_logged_in_brief(void) {
+  static const char told[] =
+      "{\"action\":\"error\",\"payload\":{\"detail\":"
+      "\"Failed to process message for minus_one\"}}";
+  static const char needle[] = "handler for 'minus_one' failed: returned -1";
+  uv_sleep(1100); /* earlier tests' lines are out of this second */
+  wst_log_clear();
+  wst_client *c = wst_open(wst_port(srv), "/ws/failing");
+  for (int i = 0; i < 100; i++) wst_send_text(c, "{\"action\":\"minus_one\"}");
+  for (int i = 0; i < 100; i++) wst_expect(c, told); /* every sender is told */
+  int burst = wst_log_count(needle, NULL);
+  CHECK(burst >= 1 && burst < 100);
+  /* A second later the next line says how many were left out. */
+  uv_sleep(1100);
+  wst_send_text(c, "{\"action\":\"minus_one\"}");
+  wst_expect(c, told);
+  free(log_line("were not logged"));
+  unsigned long left_out;
+  CHECK_EQ(wst_log_count(needle, &left_out), burst + 1);
+  CHECK_EQ((int)left_out + burst, 100);
+  wst_close(c, 1000);
+}
+
 static void test_reason_outside_a_handler_thread(void) {
   /* Not on the loop thread: refused, as every wsc_conn_ call is. */
   CHECK_EQ(wsc_conn_handler_failed(NULL, "x"), WSC_EINVAL);
@@ -171,6 +196,7 @@ int main(void) {
   RUN(test_on_connect_failure_closes_and_is_logged);
   RUN(test_on_disconnect_failure_is_logged);
   RUN(test_reason_outside_a_handler_thread);
+  RUN(test_a_flood_of_failures_is_logged_in_brief);
   wst_server_stop(srv);
   return 0;
 }

@@ -15,7 +15,10 @@ typedef enum wsc_log_level {
 
 /* `subsystem` names the source file ("server", "conn", "layer.memory") or
  * "lws" for libwebsockets. `msg` is borrowed for the call: copy what you keep.
- * Called on the loop thread of the object that logs. */
+ * Called on the loop thread of the object that logs. Each place that logs
+ * (one message of the library, or one level of a layer's lines) passes on
+ * at most 20 lines a second; its next line after that ends with "(N more
+ * like this in the last S s were not logged)" (0.5.3). */
 typedef void (*wsc_log_fn)(wsc_log_level level, const char *subsystem,
                            const char *msg, void *user_data);
 

@@ -67,6 +67,30 @@ char *wst_log_line(const char *needle, int timeout_ms) {
   }
 }
 
+int wst_log_count(const char *needle, unsigned long *left_out) {
+  uv_once(&once, init);
+  uv_mutex_lock(&mu);
+  int n = 0;
+  unsigned long sum = 0;
+  for (const char *line = kept; *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    char *copy = strndup(line, len);
+    if (strstr(copy, needle)) {
+      n++;
+      const char *note = strstr(copy, "(");
+      unsigned long k;
+      while (note && !(sscanf(note, "(%lu more like this", &k) == 1)) note = strstr(note + 1, "(");
+      if (note) sum += k;
+    }
+    free(copy);
+    line += len + (end ? 1 : 0);
+  }
+  uv_mutex_unlock(&mu);
+  if (left_out) *left_out = sum;
+  return n;
+}
+
 void wst_log_clear(void) {
   uv_once(&once, init);
   uv_mutex_lock(&mu);

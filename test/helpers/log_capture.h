@@ -18,6 +18,9 @@ int wst_logged(const char *needle);
 /* The first kept line holding `needle` (malloc'd; free it), waiting up to
  * `timeout_ms` for it; NULL (the whole log printed to stderr) if none came. */
 char *wst_log_line(const char *needle, int timeout_ms);
+/* How many kept lines hold `needle`; *left_out (if not NULL) gets the sum
+ * of the counts those lines say were not logged ("(N more like this"). */
+int wst_log_count(const char *needle, unsigned long *left_out);
 void wst_log_clear(void);
 
 #ifdef __cplusplus
