@@ -694,6 +694,53 @@ static void test_a_broadcast_redis_never_answered_is_told(void) {
   free(cfg);
 }
 
+/* Redis hangs while a client keeps broadcasting: what hiredis would buffer
+ * for it is bounded by max_pending_bytes, past which each broadcast is
+ * refused at once and its sender told (rather than buffered without end, or
+ * failing only after reply_timeout). What was taken arrives, once and in
+ * order, when Redis wakes, and broadcasts are taken again. */
+static void test_a_hung_redis_is_not_buffered_without_end(void) {
+  enum { SAYS = 300 };
+  char *cfg = config("bounded", ",\"max_pending_bytes\":65536");
+  wst_proc a = start(cfg);
+  wst_client *c = wst_open(a.port, "/ws/chat");
+  settle(c, &c, 1);
+  wst_redis_signal(redis, SIGSTOP);
+  char pad[201];
+  memset(pad, 'x', 200);
+  pad[200] = '\0';
+  for (int i = 0; i < SAYS; i++) {
+    char m[512];
+    snprintf(m, sizeof m, "{\"action\":\"say\",\"payload\":{\"text\":\"%d %s\"}}", i, pad);
+    wst_send_text(c, m);
+  }
+  static const char refused[] =
+      "{\"action\":\"error\",\"payload\":{\"detail\":\"Failed to process message for say\"}}";
+  int told = 0;
+  char *m;
+  while ((m = wst_recv(c, 2000))) { /* well within reply_timeout (15 s) */
+    CHECK_STREQ(m, refused);
+    told++;
+    free(m);
+  }
+  CHECK(told > 0 && told < SAYS);
+  wst_redis_signal(redis, SIGCONT);
+  int next = 0;
+  for (int i = told; i < SAYS; i++) {
+    CHECK((m = wst_recv(c, 10000)) != NULL);
+    int k = -1;
+    CHECK_EQ(sscanf(m, "{\"action\":\"said\",\"payload\":\"%d ", &k), 1);
+    CHECK(k >= next); /* in order, each once */
+    next = k + 1;
+    free(m);
+  }
+  CHECK(wst_silent(c, 500));
+  settle(c, &c, 1);
+  wst_close(c, 1000);
+  wst_proc_stop(&a);
+  free(cfg);
+}
+
 enum { CLIENTS = 200, MESSAGES = 10000 };
 
 /* A Redis shared with Django Channels under the same prefix: channels_redis
@@ -802,6 +849,11 @@ static void test_bad_urls_fail_the_create_call(void) {
            WST_DRIVER, wst_redis_url(redis));
   CHECK_EQ(wsc_server_new(&o, &srv, err, sizeof err), WSC_ECONFIG);
   CHECK_CONTAINS(err, "layers.default.reply_timeout");
+  snprintf(cfg, sizeof cfg,
+           "{\"layers\":{\"default\":{\"driver\":\"%s\",\"url\":\"%s\",\"max_pending_bytes\":1000}}}",
+           WST_DRIVER, wst_redis_url(redis));
+  CHECK_EQ(wsc_server_new(&o, &srv, err, sizeof err), WSC_ECONFIG);
+  CHECK_CONTAINS(err, "layers.default.max_pending_bytes");
   wsc_consumer_free(c);
 }
 
@@ -827,6 +879,7 @@ int main(int argc, char **argv) {
   RUN(test_what_waits_in_a_cut_reaches_the_new_subscriber);
   RUN(test_redis_restart);
   RUN(test_a_broadcast_redis_never_answered_is_told);
+  RUN(test_a_hung_redis_is_not_buffered_without_end);
   RUN(test_10000_broadcasts_to_200_clients);
   wst_redis_stop(redis);
   return 0;

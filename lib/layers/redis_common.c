@@ -31,8 +31,8 @@ int wsc__redis_base_init(wsc__redis_base *b, const wsc_layer_host *host,
                          const char *const *extra, char *err, size_t errlen) {
   memset(b, 0, sizeof *b);
   b->host = host;
-  const char *keys[16] = {"driver", "url", "prefix", "reply_timeout"};
-  size_t nk = 4;
+  const char *keys[16] = {"driver", "url", "prefix", "reply_timeout", "max_pending_bytes"};
+  size_t nk = 5;
   for (; extra && *extra && nk < 15; extra++) keys[nk++] = *extra;
   keys[nk] = NULL;
   char where[128];
@@ -56,6 +56,11 @@ int wsc__redis_base_init(wsc__redis_base *b, const wsc_layer_host *host,
                          err, errlen);
   if (rc) return rc;
   b->reply_timeout_ms = timeout_s * 1000;
+  unsigned long max_pending;
+  rc = wsc__cfg_get_uint(cfg, "max_pending_bytes", 65536, 1ul << 31, 32ul << 20,
+                         &max_pending, where, err, errlen);
+  if (rc) return rc;
+  b->max_pending = max_pending;
   char uerr[WSC_ERRBUF_SIZE];
   if (wsc__redis_url_parse(url ? url->valuestring : "redis://localhost:6379", &b->url,
                            uerr, sizeof uerr)) {
@@ -138,23 +143,61 @@ void wsc__redis_deliver(wsc__redis_base *b, const char *targets, size_t tlen,
   if (n) b->host->deliver(b->host->host_data, b->scratch, n, msg, len);
 }
 
-wsc__redis_op *wsc__redis_op_new(wsc__redis_base *b, wsc_layer_done_fn done,
-                                 void *arg, const char *kind,
-                                 const char *name) {
+/* What an op costs beyond its arguments: the op, hiredis's callback entry
+ * and the command's framing. */
+#define OP_OVERHEAD (sizeof(wsc__redis_op) + 128)
+
+int wsc__redis_op_new(wsc__redis_base *b, size_t bytes, wsc_layer_done_fn done,
+                      void *arg, const char *kind, const char *name,
+                      wsc__redis_op **out) {
+  bytes += OP_OVERHEAD;
+  if (b->pending + bytes > b->max_pending) {
+    if (!b->behind)
+      wsc__host_logf(b->host, WSC_LOG_WARN,
+                      "Redis at %s has not answered %zu KiB of sends "
+                      "(max_pending_bytes); refusing sends until it catches up",
+                      b->url.masked, b->pending >> 10);
+    b->behind = 1;
+    b->refused++;
+    return wsc__redis_fail(b, WSC_EAGAIN,
+                           "%s '%s': refused: Redis at %s has not answered the "
+                           "%zu KiB of sends before it (max_pending_bytes)",
+                           kind, name, b->url.masked, b->pending >> 10);
+  }
   wsc__redis_op *op = wsc__calloc(1, sizeof *op);
-  if (!op) return NULL;
+  if (!op) return WSC_ENOMEM;
   op->b = b;
   op->done = done;
   op->arg = arg;
+  op->bytes = bytes;
   snprintf(op->what, sizeof op->what, "%s '%s'", kind, name);
-  return op;
+  b->pending += bytes;
+  *out = op;
+  return 0;
+}
+
+void wsc__redis_op_free(wsc__redis_op *op) {
+  wsc__redis_base *b = op->b;
+  b->pending -= op->bytes;
+  if (b->behind && b->pending <= b->max_pending / 2) {
+    wsc__host_logf(b->host, WSC_LOG_WARN,
+                    "Redis at %s caught up; sends are taken again (%lu refused)",
+                    b->url.masked, b->refused);
+    b->behind = 0;
+    b->refused = 0;
+  }
+  wsc__free(op);
+}
+
+void wsc__redis_op_end(wsc__redis_op *op, int status, const char *msg) {
+  if (op->done) op->done(op->arg, status, msg);
+  wsc__redis_op_free(op);
 }
 
 static void op_finish(wsc__redis_op *op, int status, const char *why) {
   char msg[1024];
   snprintf(msg, sizeof msg, "%s: %s", op->what, why);
-  if (op->done) op->done(op->arg, status, msg);
-  wsc__free(op);
+  wsc__redis_op_end(op, status, msg);
 }
 
 void wsc__redis_op_fail(wsc__redis_op *op, const redisReply *r, int closing) {

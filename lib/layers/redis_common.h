@@ -18,6 +18,10 @@ typedef struct wsc__redis_base {
   char ip[64];
   int version; /* major*100+minor */
   uint64_t reply_timeout_ms; /* "reply_timeout": see wsc__redis_conn_watch */
+  size_t max_pending;  /* "max_pending_bytes" */
+  size_t pending;      /* bytes of sends taken and not yet answered */
+  unsigned long refused; /* sends refused since Redis fell behind */
+  int behind;          /* refusing; cleared when half the room is free */
   char prefix[64];
   char proc[48]; /* "specific.<24 hex>": this process's part of names */
   unsigned long next_id;
@@ -80,17 +84,28 @@ void wsc__lgroups_deliver(wsc__redis_base *b, wsc__strmap *groups,
                           const char *group, const char *msg, size_t len);
 void wsc__lgroups_clear(wsc__strmap *groups);
 
-/* A pending op's completion, carried as hiredis privdata. */
+/* A send taken and not yet answered, carried as hiredis privdata. */
 typedef struct wsc__redis_op {
   wsc__redis_base *b;
   wsc_layer_done_fn done;
   void *arg;
+  size_t bytes; /* its share of the room for unanswered sends */
   char what[WSC_NAME_MAX + 32]; /* "channel 'x'" / "group 'g'" */
 } wsc__redis_op;
 
-wsc__redis_op *wsc__redis_op_new(wsc__redis_base *b, wsc_layer_done_fn done,
-                                 void *arg, const char *kind,
-                                 const char *name);
+/* A send of `bytes` (its command's arguments) to `kind` `name`. It takes
+ * room among the sends Redis has not answered: while that would pass
+ * "max_pending_bytes" (Redis hangs, or the network to it is cut, and
+ * hiredis would buffer without end) it is refused with WSC_EAGAIN, worded
+ * for the caller. WSC_ENOMEM when out of memory. */
+int wsc__redis_op_new(wsc__redis_base *b, size_t bytes, wsc_layer_done_fn done,
+                      void *arg, const char *kind, const char *name,
+                      wsc__redis_op **out);
+/* Tells the sender `status` (and `msg` when it failed), gives the op's room
+ * back and frees it. */
+void wsc__redis_op_end(wsc__redis_op *op, int status, const char *msg);
+/* Frees an op that was never sent (its sender hears of it from the call). */
+void wsc__redis_op_free(wsc__redis_op *op);
 /* Finishes an op for a reply that was lost (NULL) or an error reply. */
 void wsc__redis_op_fail(wsc__redis_op *op, const redisReply *r, int closing);
 /* Fails `op` with WSC_ELAYER and "<what>: <why>". */

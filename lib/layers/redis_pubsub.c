@@ -175,8 +175,7 @@ static void publish_reply(redisAsyncContext *ac, void *r, void *pd) {
   wsc__redis_op *op = pd;
   redisReply *reply = r;
   if (reply && reply->type != REDIS_REPLY_ERROR) {
-    if (op->done) op->done(op->arg, 0, NULL);
-    wsc__free(op);
+    wsc__redis_op_end(op, 0, NULL);
     return;
   }
   wsc__redis_conn *c = ac->data;
@@ -299,29 +298,34 @@ static int publish(ps_layer *l, const char *redis_channel, const char *head,
   if (!wsc__redis_conn_usable(&l->pub))
     return wsc__redis_unavailable(&l->b, &l->pub, kind, name);
   size_t chlen = strlen(redis_channel);
-  held_publish *h = wsc__malloc(sizeof *h + chlen + hl + len);
-  wsc__redis_op *op = wsc__redis_op_new(&l->b, done, arg, kind, name);
-  if (!h || !op) {
-    wsc__free(h);
-    wsc__free(op);
-    return WSC_ENOMEM;
+  wsc__redis_op *op;
+  int rc = wsc__redis_op_new(&l->b, chlen + hl + len, done, arg, kind, name, &op);
+  if (rc) return rc;
+  if (!l->held && !publishing_blocked(l) && hl == 0) { /* no copy needed */
+    rc = send_publish(l, redis_channel, chlen, msg, len, op);
+  } else {
+    held_publish *h = wsc__malloc(sizeof *h + chlen + hl + len);
+    if (!h) {
+      wsc__redis_op_free(op);
+      return WSC_ENOMEM;
+    }
+    h->next = NULL;
+    h->op = op;
+    h->at = uv_now(l->b.host->loop);
+    h->chlen = chlen;
+    h->len = hl + len;
+    memcpy(h->data, redis_channel, chlen);
+    memcpy(h->data + chlen, head, hl);
+    memcpy(h->data + chlen + hl, msg, len);
+    if (l->held || publishing_blocked(l)) {
+      hold(l, h);
+      return 0;
+    }
+    rc = send_publish(l, h->data, chlen, h->data + chlen, h->len, op);
+    wsc__free(h); /* hiredis formatted its own copy */
   }
-  h->next = NULL;
-  h->op = op;
-  h->at = uv_now(l->b.host->loop);
-  h->chlen = chlen;
-  h->len = hl + len;
-  memcpy(h->data, redis_channel, chlen);
-  memcpy(h->data + chlen, head, hl);
-  memcpy(h->data + chlen + hl, msg, len);
-  if (l->held || publishing_blocked(l)) {
-    hold(l, h);
-    return 0;
-  }
-  int rc = send_publish(l, h->data, chlen, h->data + chlen, h->len, op);
-  wsc__free(h); /* hiredis formatted its own copy */
   if (rc) {
-    wsc__free(op);
+    wsc__redis_op_free(op);
     return wsc__redis_fail(&l->b, rc, "%s '%s': Redis at %s is unreachable",
                            kind, name, l->b.url.masked);
   }

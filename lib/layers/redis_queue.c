@@ -369,11 +369,10 @@ static void send_reply(redisAsyncContext *ac, void *r, void *pd) {
   if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
     char msg[WSC_ERRBUF_SIZE];
     snprintf(msg, sizeof msg, "%s is full", op->what);
-    if (op->done) op->done(op->arg, WSC_EFULL, msg);
-  } else if (op->done) {
-    op->done(op->arg, 0, NULL);
+    wsc__redis_op_end(op, WSC_EFULL, msg);
+  } else {
+    wsc__redis_op_end(op, 0, NULL);
   }
-  wsc__free(op);
 }
 
 static void group_send_reply(redisAsyncContext *ac, void *r, void *pd) {
@@ -408,8 +407,7 @@ static void group_send_reply(redisAsyncContext *ac, void *r, void *pd) {
                     "%s: %lld member(s) whose key is not a stream (another "
                     "program's, e.g. channels_redis with the same prefix) were "
                     "skipped; give the layers different prefixes", op->what, foreign);
-  if (op->done) op->done(op->arg, 0, NULL);
-  wsc__free(op);
+  wsc__redis_op_end(op, 0, NULL);
 }
 
 static int eval(q_layer *l, redisCallbackFn *fn, const char *script,
@@ -419,17 +417,20 @@ static int eval(q_layer *l, redisCallbackFn *fn, const char *script,
   if (!wsc__redis_conn_usable(&l->cmd))
     return wsc__redis_unavailable(&l->b, &l->cmd, kind, name);
   if (nargs > 8) return WSC_EINVAL;
-  wsc__redis_op *op = wsc__redis_op_new(&l->b, done, arg, kind, name);
-  if (!op) return WSC_ENOMEM;
   const char *argv[12] = {"EVAL", script, "1", key};
   size_t lens[12] = {4, strlen(script), 1, strlen(key)};
+  size_t bytes = lens[1] + lens[3];
   for (int i = 0; i < nargs; i++) {
     argv[4 + i] = args[i];
     lens[4 + i] = arglens ? arglens[i] : strlen(args[i]);
+    bytes += lens[4 + i];
   }
-  int rc = wsc__redis_conn_cmd(&l->cmd, fn, op, 4 + nargs, argv, lens);
+  wsc__redis_op *op;
+  int rc = wsc__redis_op_new(&l->b, bytes, done, arg, kind, name, &op);
+  if (rc) return rc;
+  rc = wsc__redis_conn_cmd(&l->cmd, fn, op, 4 + nargs, argv, lens);
   if (rc) {
-    wsc__free(op);
+    wsc__redis_op_free(op);
     return wsc__redis_fail(&l->b, rc, "%s '%s': Redis at %s is unreachable",
                            kind, name, l->b.url.masked);
   }
