@@ -58,10 +58,12 @@ class LayerThread {
         uv_loop_init(&loop_);
         uv_async_init(&loop_, &async_, on_async);
         async_.data = this;
+        uv_timer_init(&loop_, &retry_);
+        retry_.data = this;
         char buf[WSC_ERRBUF_SIZE] = "";
         rc = wsc_layer_new(&loop_, config.c_str(), alias.c_str(), &layer_, buf, sizeof buf);
         err = buf;
-        if (rc) uv_close(reinterpret_cast<uv_handle_t *>(&async_), nullptr);
+        if (rc) close_handles();
         {
           std::lock_guard<std::mutex> g(m);
           ready = true;
@@ -122,8 +124,10 @@ class LayerThread {
       if (closed_ || !thread_.joinable()) return;
       closed_ = true;
       queue_.push_back([this] {
+        for (auto &w : waiting_) w.finish(WSC_ECLOSED, "the layer is closed");
+        waiting_.clear();
         wsc_layer_close(layer_, nullptr, nullptr);
-        uv_close(reinterpret_cast<uv_handle_t *>(&async_), nullptr);
+        close_handles();
       });
       uv_async_send(&async_);
     }
@@ -179,7 +183,20 @@ class LayerThread {
     delete f;
   }
 
+  // Sends; when the layer has no room (WSC_EAGAIN: Redis has not answered
+  // max_pending_bytes of earlier sends), waits for room, in order, as an
+  // awaited send should, instead of failing a burst of them.
   void start(int kind, const std::string &target, const std::string &json, finish_fn finish) {
+    if (!waiting_.empty() || try_start(kind, target, json, finish) == WSC_EAGAIN) {
+      waiting_.push_back({kind, target, json, std::move(finish)});
+      if (!uv_is_active(reinterpret_cast<uv_handle_t *>(&retry_)))
+        uv_timer_start(&retry_, on_retry, RETRY_MS, RETRY_MS);
+    }
+  }
+
+  // Starts the send; WSC_EAGAIN leaves `finish` to the caller, any other
+  // error known at once is passed to it.
+  int try_start(int kind, const std::string &target, const std::string &json, finish_fn &finish) {
     auto *box = new finish_fn(std::move(finish));
     int rc = kind == SEND_EVENT
                  ? wsc_layer_send_event(layer_, target.c_str(), json.data(), json.size(), on_result, box)
@@ -188,15 +205,41 @@ class LayerThread {
                                                    on_result, box)
                        : wsc_layer_broadcast_message(layer_, target.c_str(), json.data(), json.size(),
                                                      on_result, box);
-    if (rc) {  // known at once: the callback will not run
+    if (rc == WSC_EAGAIN) {
+      finish = std::move(*box);
+    } else if (rc) {  // known at once: the callback will not run
       (*box)(rc, wsc_layer_errmsg(layer_));
-      delete box;
     }
+    if (rc) delete box;
+    return rc;
   }
+
+  static void on_retry(uv_timer_t *t) {
+    auto *self = static_cast<LayerThread *>(t->data);
+    auto &w = self->waiting_;
+    while (!w.empty() && self->try_start(w.front().kind, w.front().target, w.front().json,
+                                         w.front().finish) != WSC_EAGAIN)
+      w.pop_front();
+    if (w.empty()) uv_timer_stop(t);
+  }
+
+  void close_handles() {
+    uv_close(reinterpret_cast<uv_handle_t *>(&async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t *>(&retry_), nullptr);
+  }
+
+  struct Waiting {
+    int kind;
+    std::string target, json;
+    finish_fn finish;
+  };
+  static constexpr uint64_t RETRY_MS = 5;
 
   std::thread thread_;
   uv_loop_t loop_;
   uv_async_t async_;
+  uv_timer_t retry_;
+  std::deque<Waiting> waiting_;  // sends waiting for room, in order
   wsc_layer *layer_ = nullptr;
   std::mutex mu_;
   std::deque<std::function<void()>> queue_;

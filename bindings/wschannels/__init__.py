@@ -8,7 +8,8 @@ workers and cron jobs, through the same channel layers and the same config.
     await chat.send_event({"action": "job_result", "payload": "done"}, channel_name)
 
 Blocking forms end in ``_sync`` and release the GIL while they wait; the
-others are coroutines that do not block the asyncio loop. Errors raise
+others are coroutines that do not block the asyncio loop. Sends beyond what
+the layer holds for Redis (max_pending_bytes) wait, in order, for room. Errors raise
 wschannels.Error subclasses: ChannelFull, LayerUnavailable, ConfigError,
 BadName, UnknownAlias, LayerClosed (ValueError/TypeError for bad events).
 """

@@ -96,8 +96,9 @@ WSC_API int wsc_conn_reply(wsc_conn *c, const char *action,
 /* Broadcast `json` (a message for clients, relayed as is) to `groups`
  * (NULL/0: the groups this connection is in) on this consumer's layer.
  * With WSC_EXCLUDE_CURRENT this connection does not get it.
- * Returns 0, WSC_EINVAL, WSC_EBADNAME, WSC_ECLOSED, WSC_ENOMEM, WSC_ELAYER.
- * 0 means the layer took it; a failure after that (Redis lost before it
+ * Returns 0, WSC_EINVAL, WSC_EBADNAME, WSC_ECLOSED, WSC_ENOMEM, WSC_ELAYER,
+ * or WSC_EAGAIN (a Redis layer holds max_pending_bytes of sends Redis has
+ * not answered yet; since 0.5.3). 0 means the layer took it; a failure after that (Redis lost before it
  * answered) is logged, and when the call was made by the handler of a
  * client's message that client is told, as for a handler that failed:
  * {"action":"error","payload":{"detail":"Failed to process message for
@@ -115,7 +116,8 @@ WSC_API int wsc_conn_broadcast_json(wsc_conn *c, const cJSON *msg,
  * layer to a channel name, or to groups (NULL/0: this connection's groups).
  * The receiving connection's event handler for that action runs.
  * Returns 0, WSC_EINVAL (not an object with a string action), WSC_EBADNAME,
- * WSC_EFULL (channel full: the message was not queued), WSC_ELAYER, WSC_ENOMEM.
+ * WSC_EFULL (channel full: the message was not queued), WSC_ELAYER, WSC_ENOMEM,
+ * WSC_EAGAIN (as for wsc_conn_broadcast).
  * Ownership: borrows; copies before returning. Since: 0.1 */
 WSC_API int wsc_conn_send_event(wsc_conn *c, const char *channel,
                                 const char *json, size_t len);

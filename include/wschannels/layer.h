@@ -63,7 +63,8 @@ typedef struct wsc_layer_ops {
   void (*release_channel)(void *inst, const char *name);
   /* Queue `msg` on `channel`. A negative return is a failure known now
    * (WSC_EFULL when the channel is at capacity, WSC_ELAYER when the backend
-   * is unreachable); `done` is then never called. A return of 0 means the
+   * is unreachable, WSC_EAGAIN when it has not yet answered as much as the
+   * driver will hold); `done` is then never called. A return of 0 means the
    * send is under way, and `done` (may be NULL) is called exactly once,
    * later and from the loop, with its outcome. */
   int (*send)(void *inst, const char *channel, const char *msg, size_t len,

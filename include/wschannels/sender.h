@@ -28,8 +28,10 @@ WSC_API int wsc_layer_new(uv_loop_t *loop, const char *json, const char *alias,
  * message as is to a group's clients. `cb` (may be NULL) gets the outcome
  * once the layer knows it, exactly once, later, from the loop.
  * Returns 0 (cb will be called), or an error known now (cb never is):
- * WSC_EINVAL, WSC_EBADNAME, WSC_EFULL, WSC_ELAYER, WSC_ECLOSED, WSC_ENOMEM;
- * wsc_layer_errmsg() says more. Ownership: borrows; copies. */
+ * WSC_EINVAL, WSC_EBADNAME, WSC_EFULL, WSC_ELAYER, WSC_ECLOSED, WSC_ENOMEM,
+ * WSC_EAGAIN (Redis has not answered max_pending_bytes of earlier sends: a
+ * burst outran it, or it hangs; retry after some of them completed, as the
+ * Python package does; since 0.5.3); wsc_layer_errmsg() says more. Ownership: borrows; copies. */
 WSC_API int wsc_layer_send_event(wsc_layer *l, const char *channel,
                                  const char *json, size_t len,
                                  wsc_result_fn cb, void *user_data);

@@ -102,7 +102,9 @@ WSC_API int wsc_server_close(wsc_server *srv, wsc_close_cb close_cb,
  * group, on the layer `alias` (NULL: "default"); the receiving connections'
  * event handlers run.
  * Returns 0, WSC_ENOTFOUND (no such layer), WSC_EINVAL, WSC_EBADNAME,
- * WSC_EFULL, WSC_ELAYER, WSC_ENOMEM. Ownership: borrows; copies. */
+ * WSC_EFULL, WSC_ELAYER, WSC_ENOMEM, or WSC_EAGAIN (a Redis layer holds
+ * max_pending_bytes of sends Redis has not answered; try again once it
+ * has: since 0.5.3). Ownership: borrows; copies. */
 WSC_API int wsc_server_send_event(wsc_server *srv, const char *alias,
                                   const char *channel, const char *json,
                                   size_t len);

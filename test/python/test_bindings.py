@@ -171,6 +171,32 @@ def test_script_reaches_the_right_clients(redis, driver, tmp_path):
             s.stop()
 
 
+@pytest.mark.parametrize("driver", ["redis_pubsub", "redis"])
+def test_a_burst_of_sends_waits_for_room(redis, driver):
+    """More sends at once than max_pending_bytes lets wait for Redis to
+    catch up, in order, instead of failing: an awaited send is backpressure."""
+    cfg = config(redis[0], driver, "py_burst_" + driver, ', "max_pending_bytes": 65536')
+    server = Server(cfg)
+
+    async def go():
+        app = wschannels.Config(cfg)
+        layer = app.layer("L")
+        ws = await websockets.connect(server.url, max_queue=None)
+        await settle(layer, [ws])
+        n = 3000  # about 20 times what fits in 64 KiB
+        await asyncio.gather(*(layer.group_send("lobby", {"action": "told", "payload": str(i)})
+                               for i in range(n)))
+        got = [json.loads(await ws.recv())["payload"] for _ in range(n)]
+        assert got == [str(i) for i in range(n)]
+        await ws.close()
+        app.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(go(), 60))
+    finally:
+        server.stop()
+
+
 def test_command_line_sender(redis, tmp_path):
     url = redis[0]
     cfg = config(url, "redis_pubsub", "py_cli")
