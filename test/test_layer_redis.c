@@ -741,6 +741,27 @@ static void test_a_hung_redis_is_not_buffered_without_end(void) {
   free(cfg);
 }
 
+/* The queue layer runs its send scripts by SHA1 (EVALSHA). An operator's
+ * SCRIPT FLUSH fails the send that meets it, told to its sender, and the
+ * layer loads the scripts again: the next broadcast goes out. */
+static void test_a_script_flush_is_recovered_from(void) {
+  if (!IS_QUEUE) return; /* Pub/Sub runs no scripts */
+  char *cfg = config("flush", NULL);
+  wst_proc a = start(cfg);
+  wst_client *c = wst_open(a.port, "/ws/chat");
+  settle(c, &c, 1);
+  free(wst_redis_cli(redis, "SCRIPT FLUSH"));
+  say(c, "after the flush"); /* meets NOSCRIPT */
+  wst_expect(c, "{\"action\":\"error\",\"payload\":{\"detail\":\"Failed to "
+                "process message for say\"}}");
+  say(c, "loaded again");
+  expect_said(c, "loaded again");
+  CHECK(wst_silent(c, 300));
+  wst_close(c, 1000);
+  wst_proc_stop(&a);
+  free(cfg);
+}
+
 enum { CLIENTS = 200, MESSAGES = 10000 };
 
 /* A Redis shared with Django Channels under the same prefix: channels_redis
@@ -880,6 +901,7 @@ int main(int argc, char **argv) {
   RUN(test_redis_restart);
   RUN(test_a_broadcast_redis_never_answered_is_told);
   RUN(test_a_hung_redis_is_not_buffered_without_end);
+  RUN(test_a_script_flush_is_recovered_from);
   RUN(test_10000_broadcasts_to_200_clients);
   wst_redis_stop(redis);
   return 0;
