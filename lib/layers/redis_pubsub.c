@@ -301,7 +301,8 @@ static int publish(ps_layer *l, const char *redis_channel, const char *head,
   wsc__redis_op *op;
   int rc = wsc__redis_op_new(&l->b, chlen + hl + len, done, arg, kind, name, &op);
   if (rc) return rc;
-  if (!l->held && !publishing_blocked(l) && hl == 0) { /* no copy needed */
+  int wait = l->held || publishing_blocked(l);
+  if (!wait && hl == 0) { /* no copy needed */
     rc = send_publish(l, redis_channel, chlen, msg, len, op);
   } else {
     held_publish *h = wsc__malloc(sizeof *h + chlen + hl + len);
@@ -317,7 +318,7 @@ static int publish(ps_layer *l, const char *redis_channel, const char *head,
     memcpy(h->data, redis_channel, chlen);
     memcpy(h->data + chlen, head, hl);
     memcpy(h->data + chlen + hl, msg, len);
-    if (l->held || publishing_blocked(l)) {
+    if (wait) {
       hold(l, h);
       return 0;
     }
