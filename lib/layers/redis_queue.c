@@ -321,9 +321,10 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *pd) {
     sc->sha[0] = '\0'; /* not the SHA1 Redis uses: EVAL from now on */
 }
 
-/* Sends SCRIPT LOAD for the send scripts: on a new connection before any
- * EVALSHA (Redis answers in order, so none can miss them), and again after
- * a NOSCRIPT (a SCRIPT FLUSH meanwhile; the sends that met it were told). */
+/* Sends SCRIPT LOAD for the send scripts: once a connection is made,
+ * before any EVALSHA on it (Redis answers in order, so none can miss them;
+ * sends queued while it was being made run by EVAL), and again after a
+ * NOSCRIPT (a SCRIPT FLUSH meanwhile; the sends that met it were told). */
 static void load_scripts(q_layer *l) {
   script *all[2] = {&l->send_script, &l->group_send_script};
   for (int i = 0; i < 2; i++) {
@@ -466,8 +467,12 @@ static int eval(q_layer *l, redisCallbackFn *fn, const script *sc,
   if (!wsc__redis_conn_usable(&l->cmd))
     return wsc__redis_unavailable(&l->b, &l->cmd, kind, name);
   if (nargs > 8) return WSC_EINVAL;
-  const char *argv[12] = {sc->sha[0] ? "EVALSHA" : "EVAL", sc->sha[0] ? sc->sha : sc->text,
-                          "1", key};
+  /* Before the greeting is answered (a first connect: sends are taken
+   * meanwhile), the scripts are not loaded yet, and an EVALSHA queued now
+   * would reach Redis ahead of their SCRIPT LOAD: the text goes instead,
+   * which loads them too. */
+  int by_sha = sc->sha[0] && l->cmd.ready;
+  const char *argv[12] = {by_sha ? "EVALSHA" : "EVAL", by_sha ? sc->sha : sc->text, "1", key};
   size_t lens[12] = {strlen(argv[0]), strlen(argv[1]), 1, strlen(key)};
   size_t bytes = lens[1] + lens[3];
   for (int i = 0; i < nargs; i++) {
