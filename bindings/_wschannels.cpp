@@ -3,12 +3,14 @@
 // `wschannels` package around it (bindings/wschannels/__init__.py).
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <condition_variable>
 #include <csignal>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -39,11 +41,11 @@ enum Kind { SEND_EVENT = 0, BROADCAST_EVENT = 1, BROADCAST_MESSAGE = 2 };
 // A wsc_layer living on its own loop thread. Every call hops onto that
 // thread through a locked queue and a uv_async (which coalesces, so the loop
 // drains the whole queue).
-class LayerThread {
+class LoopLayer {
   using finish_fn = std::function<void(int, std::string)>;
 
  public:
-  LayerThread(std::string config, std::string alias) {
+  LoopLayer(const std::string &config, const std::string &alias) {
     std::string err;
     int rc = 0;
     {
@@ -81,7 +83,7 @@ class LayerThread {
     }
     if (rc) raise(rc, err);
   }
-  ~LayerThread() { close(); }
+  ~LoopLayer() { close(); }
 
   // Blocking: waits (without the GIL) for the layer's outcome; raises.
   void send_sync(int kind, const std::string &target, const std::string &json) {
@@ -168,7 +170,7 @@ class LayerThread {
   }
 
   static void on_async(uv_async_t *a) {
-    auto *self = static_cast<LayerThread *>(a->data);
+    auto *self = static_cast<LoopLayer *>(a->data);
     std::deque<std::function<void()>> q;
     {
       std::lock_guard<std::mutex> g(self->mu_);
@@ -215,7 +217,7 @@ class LayerThread {
   }
 
   static void on_retry(uv_timer_t *t) {
-    auto *self = static_cast<LayerThread *>(t->data);
+    auto *self = static_cast<LoopLayer *>(t->data);
     auto &w = self->waiting_;
     while (!w.empty() && self->try_start(w.front().kind, w.front().target, w.front().json,
                                          w.front().finish) != WSC_EAGAIN)
@@ -243,6 +245,53 @@ class LayerThread {
   wsc_layer *layer_ = nullptr;
   std::mutex mu_;
   std::deque<std::function<void()>> queue_;
+  bool closed_ = false;
+};
+
+// What Python holds: the layer of this process. A child forked after the
+// layer was opened (Celery's prefork pool, gunicorn --preload,
+// multiprocessing) has a copy of it but not its loop thread, so a send there
+// would wait for ever. The child leaves the copy alone, never freed nor
+// touched (its lock may have been held at the fork, its sockets are the
+// parent's), and opens a layer of its own on first use. Calls come with the
+// GIL held, which orders them.
+class LayerThread {
+ public:
+  LayerThread(std::string config, std::string alias)
+      : config_(std::move(config)), alias_(std::move(alias)),
+        layer_(std::make_unique<LoopLayer>(config_, alias_)) {}
+  ~LayerThread() {
+    if (getpid() != pid_) (void)layer_.release();  // the parent's: left alone
+  }
+
+  void send_sync(int kind, const std::string &target, const std::string &json) {
+    current().send_sync(kind, target, json);
+  }
+  void group_sync(bool add, const std::string &group, const std::string &channel) {
+    current().group_sync(add, group, channel);
+  }
+  void send_async(int kind, std::string target, std::string json, py::function cb) {
+    current().send_async(kind, std::move(target), std::move(json), std::move(cb));
+  }
+  void close() {
+    if (getpid() == pid_) layer_->close();
+    closed_ = true;
+  }
+
+ private:
+  LoopLayer &current() {
+    if (getpid() != pid_ && !closed_) {
+      (void)layer_.release();
+      layer_ = std::make_unique<LoopLayer>(config_, alias_);
+      pid_ = getpid();
+    }
+    if (closed_ && getpid() != pid_) raise(WSC_ECLOSED, "the layer is closed");
+    return *layer_;
+  }
+
+  std::string config_, alias_;
+  pid_t pid_ = getpid();
+  std::unique_ptr<LoopLayer> layer_;
   bool closed_ = false;
 };
 

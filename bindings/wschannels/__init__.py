@@ -8,7 +8,8 @@ workers and cron jobs, through the same channel layers and the same config.
     await chat.send_event({"action": "job_result", "payload": "done"}, channel_name)
 
 Blocking forms end in ``_sync`` and release the GIL while they wait; the
-others are coroutines that do not block the asyncio loop. Sends beyond what
+others are coroutines that do not block the asyncio loop. A process forked
+after opening a layer (a worker pool) gets a layer of its own on first use. Sends beyond what
 the layer holds for Redis (max_pending_bytes) wait, in order, for room. Errors raise
 wschannels.Error subclasses: ChannelFull, LayerUnavailable, ConfigError,
 BadName, UnknownAlias, LayerClosed (ValueError/TypeError for bad events).
@@ -16,7 +17,9 @@ BadName, UnknownAlias, LayerClosed (ValueError/TypeError for bad events).
 import asyncio
 import atexit
 import json as _json
+import os
 import threading
+import weakref
 
 try:
     from . import _wschannels as _c
@@ -197,6 +200,7 @@ class Config:
         self.document = _json.loads(_c.parse_config(text))
         self._layers = {}
         self._lock = threading.Lock()
+        _configs.add(self)
 
     def layer(self, alias="default"):
         """The layer `alias` (opened once, then shared)."""
@@ -239,6 +243,17 @@ def load_config(path):
 
 
 _open_layers = set()
+_configs = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    """A fork's child has no threads but its own: a lock another thread held
+    at the fork would stay held. (Each layer reopens itself in the child.)"""
+    for config in list(_configs):
+        config._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

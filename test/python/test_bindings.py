@@ -197,6 +197,57 @@ def test_a_burst_of_sends_waits_for_room(redis, driver):
         server.stop()
 
 
+# A worker pool that forks after the parent opened its layer (Celery's
+# prefork pool, gunicorn --preload, multiprocessing): the child sends through
+# the objects it inherited, blocking and awaited, and exits normally; the
+# parent's layer keeps working. Each prints what went wrong, if anything.
+FORKING_WORKER = """
+import asyncio, os, sys, time, wschannels
+app = wschannels.Config(sys.argv[1])
+layer = app.layer("L")
+layer.group_send_sync("lobby", {"action": "told", "payload": "parent before"})
+pid = os.fork()
+if pid == 0:
+    layer.group_send_sync("lobby", {"action": "told", "payload": "child blocking"})
+    asyncio.run(layer.group_send("lobby", {"action": "told", "payload": "child awaited"}))
+    app.consumer("chat").broadcast_event_sync({"action": "told", "payload": "child consumer"})
+    sys.exit(0)  # through atexit, which closes what it inherited too
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline and os.waitpid(pid, os.WNOHANG)[0] == 0:
+    time.sleep(0.05)
+if time.monotonic() >= deadline:
+    os.kill(pid, 9)
+    sys.exit("the child did not finish in 20 s")
+layer.group_send_sync("lobby", {"action": "told", "payload": "parent after"})
+"""
+
+
+@pytest.mark.parametrize("driver", ["redis_pubsub", "redis"])
+def test_a_forked_worker_sends_through_what_its_parent_opened(redis, driver):
+    cfg = config(redis[0], driver, "py_fork_" + driver)
+    server = Server(cfg)
+
+    async def go():
+        app = wschannels.Config(cfg)
+        ws = await websockets.connect(server.url)
+        await settle(app.layer("L"), [ws])
+        proc = await asyncio.create_subprocess_exec(
+            os.environ.get("WSC_PYTHON", "/usr/bin/python3"), "-c", FORKING_WORKER, cfg,
+            stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate(), 40)
+        assert proc.returncode == 0, err.decode()
+        got = [json.loads(await asyncio.wait_for(ws.recv(), 5))["payload"] for _ in range(5)]
+        assert got == ["parent before", "child blocking", "child awaited", "child consumer",
+                       "parent after"]
+        await ws.close()
+        app.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(go(), 60))
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("driver", ["redis_pubsub", "redis"])
 def test_command_line_sender(redis, driver, tmp_path):
     url = redis[0]
