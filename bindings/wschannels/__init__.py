@@ -77,7 +77,10 @@ class Layer:
         fut = loop.create_future()
 
         def done(status, message):  # on the layer's thread, with the GIL
-            loop.call_soon_threadsafe(_settle, fut, status, message)
+            try:
+                loop.call_soon_threadsafe(_settle, fut, status, message)
+            except RuntimeError:  # the loop has closed: nobody awaits this
+                pass
 
         self._t.send_async(kind, target, text, done)
         await fut

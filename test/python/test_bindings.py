@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -310,6 +311,27 @@ def test_the_source_trees_package_says_where_the_built_one_is():
                        env={**os.environ, "PYTHONPATH": source})
     assert r.returncode == 1
     assert "no compiled module _wschannels" in r.stderr and "build/bindings" in r.stderr
+
+
+@pytest.mark.parametrize("driver", ["redis_pubsub", "redis"])
+def test_a_send_given_up_on_with_its_loop_closed_is_quiet(redis, driver):
+    """A script that stops waiting for a send (asyncio.wait_for) and ends its
+    event loop: the layer still carries the send out, and its outcome, with
+    nobody left to await it, makes no 'Event loop is closed' traceback (the
+    noise channels_redis users know from async_to_sync)."""
+    app = wschannels.Config(config(redis[0], driver, "py_gone_" + driver))
+    layer = app.layer("L")
+    ignored = []
+    hook, sys.unraisablehook = sys.unraisablehook, ignored.append
+    try:
+        for _ in range(20):
+            with pytest.raises(asyncio.TimeoutError):
+                asyncio.run(asyncio.wait_for(layer.group_send("lobby", {"action": "a"}), 1e-6))
+        layer.group_send_sync("lobby", {"action": "a"})  # answered after all of them
+    finally:
+        sys.unraisablehook = hook
+    app.close()
+    assert [str(u.exc_value) for u in ignored] == []
 
 
 # Last: it shuts the shared redis-server down.
