@@ -90,7 +90,9 @@ static void request_writable(wsc_conn *c) {
 
 int wsc__conn_queue(wsc_conn *c, wsc__frame *f) {
   if (c->state != WSC__CONN_OPEN) return WSC_ECLOSED;
-  if (c->qbytes + f->len > c->srv->cfg.send_queue_bytes) {
+  /* The limit bounds what a client leaves unread: one message bigger than
+   * it still goes to a client that has read everything before it. */
+  if (c->qbytes && c->qbytes + f->len > c->srv->cfg.send_queue_bytes) {
     CONN_LOG(c, WSC_LOG_WARN,
              "%s: client is not reading (%zu bytes queued, limit %zu); "
              "closing it with 1008",

@@ -3,7 +3,8 @@
  * group keep receiving every broadcast: message size (1009), message rate
  * (1008), connections per address (HTTP 429) and in total (HTTP 503), the
  * handshake timeout, the Origin list (HTTP 403), a reader that stops reading
- * (1008, with the server's queued bytes bounded), and the idle timeout (a
+ * (1008, with the server's queued bytes bounded) while one message bigger
+ * than that bound still reaches those who read, and the idle timeout (a
  * client that answers no ping is dropped). */
 #include <errno.h>
 #include <poll.h>
@@ -172,6 +173,18 @@ static void test_slow_reader(void) {
   CHECK(queued < 4096);
 }
 
+/* A message bigger than send_queue_bytes (64 KiB here) still reaches the
+ * clients that have read everything before it: the limit bounds what a
+ * client leaves unread, not the size of one message. */
+static void test_one_message_bigger_than_the_send_queue(void) {
+  static char msg[100064];
+  int n = snprintf(msg, sizeof msg, "{\"action\":\"said\",\"payload\":\"%0100000d\"}", 7);
+  CHECK_OK(wsc_server_broadcast_message_threadsafe(wst_srv(srv), NULL, "all", msg,
+                                                   (size_t)n));
+  for (int i = 0; i < GOOD; i++) wst_expect(good[i], msg);
+  all_good_receive("after a message bigger than the send queue");
+}
+
 static void test_idle_timeout(void) {
   int status = 0;
   wst_client *mute = open_from("127.0.9.6", NULL, &status, 0);
@@ -228,6 +241,7 @@ int main(void) {
   test_handshake_timeout();
   test_origin();
   test_slow_reader();
+  test_one_message_bigger_than_the_send_queue();
   test_idle_timeout();
   for (int i = 0; i < GOOD; i++) wst_close(good[i], 1000);
   wst_server_stop(srv);
