@@ -15,6 +15,14 @@ static void host_log(void *host_data, wsc_log_level level, const char *msg) {
     wsc__log_line(l->log, level, l->subsystem, &l->log_sites[level], msg);
 }
 
+/* Once closing, the owner may have let its receivers go: a driver still
+ * draining its sends delivers to no one. */
+static void host_deliver(void *host_data, void *const *receivers, size_t n,
+                         const char *msg, size_t len) {
+  wsc__layer *l = host_data;
+  if (!l->closing) l->deliver(l, receivers, n, msg, len);
+}
+
 static void host_set_error(void *host_data, const char *msg) {
   wsc__layer *l = host_data;
   snprintf(l->lasterr, sizeof l->lasterr, "%s", msg);
@@ -41,7 +49,8 @@ int wsc__layer_open(wsc__layer *l, const wsc__layer_cfg *cfg, uv_loop_t *loop,
   l->host.loop = loop;
   l->host.alias = l->alias;
   l->host.host_data = l;
-  l->host.deliver = deliver;
+  l->deliver = deliver;
+  l->host.deliver = host_deliver;
   l->host.log = host_log;
   l->host.set_error = host_set_error;
   int rc = l->ops->create(&l->host, cfg->options, &l->inst, err, errlen);
@@ -75,15 +84,47 @@ static int set_err(char *err, size_t errlen, int rc, wsc__layer *l,
   return rc;
 }
 
+/* A send the driver took, counted until it is answered (so closing can
+ * wait for it), carrying the sender's done. */
+typedef struct taken {
+  wsc__layer *l;
+  wsc_layer_done_fn done;
+  void *arg;
+} taken;
+
+static void taken_done(void *arg, int status, const char *errmsg) {
+  taken *t = arg;
+  wsc__layer *l = t->l;
+  l->in_flight--;
+  if (l->closing) l->heard_at = uv_now(l->host.loop);
+  if (t->done) t->done(t->arg, status, errmsg);
+  wsc__free(t);
+}
+
+/* Hands a send (to a group, or to a channel) to the driver, counting it. */
+static int send_taken(wsc__layer *l, int to_group, const char *target, const char *msg,
+                      size_t len, wsc_layer_done_fn done, void *arg) {
+  taken *t = wsc__malloc(sizeof *t);
+  if (!t) return WSC_ENOMEM;
+  *t = (taken){l, done, arg};
+  int rc = to_group ? l->ops->group_send(l->inst, target, msg, len, taken_done, t)
+                    : l->ops->send(l->inst, target, msg, len, taken_done, t);
+  if (rc)
+    wsc__free(t); /* done is never called after an error return */
+  else
+    l->in_flight++;
+  return rc;
+}
+
 int wsc__layer_send(wsc__layer *l, const char *channel, const char *msg,
                     size_t len, wsc_layer_done_fn done, void *arg, char *err,
                     size_t errlen) {
   l->lasterr[0] = '\0';
-  if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "channel", channel);
+  if (!l->inst || l->closing)
+    return set_err(err, errlen, WSC_ECLOSED, l, "channel", channel);
   if (!wsc_channel_name_is_valid(channel))
     return set_err(err, errlen, WSC_EBADNAME, l, "channel", channel);
-  return set_err(err, errlen,
-                 l->ops->send(l->inst, channel, msg, len, done, arg), l,
+  return set_err(err, errlen, send_taken(l, 0, channel, msg, len, done, arg), l,
                  "channel", channel);
 }
 
@@ -91,18 +132,17 @@ int wsc__layer_group_send(wsc__layer *l, const char *group, const char *msg,
                           size_t len, wsc_layer_done_fn done, void *arg,
                           char *err, size_t errlen) {
   l->lasterr[0] = '\0';
-  if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "group", group);
+  if (!l->inst || l->closing) return set_err(err, errlen, WSC_ECLOSED, l, "group", group);
   if (!wsc_group_name_is_valid(group))
     return set_err(err, errlen, WSC_EBADNAME, l, "group", group);
-  return set_err(err, errlen,
-                 l->ops->group_send(l->inst, group, msg, len, done, arg), l,
+  return set_err(err, errlen, send_taken(l, 1, group, msg, len, done, arg), l,
                  "group", group);
 }
 
 int wsc__layer_group_add(wsc__layer *l, const char *group,
                          const char *channel, char *err, size_t errlen) {
   l->lasterr[0] = '\0';
-  if (!l->inst) return set_err(err, errlen, WSC_ECLOSED, l, "group", group);
+  if (!l->inst || l->closing) return set_err(err, errlen, WSC_ECLOSED, l, "group", group);
   if (!wsc_group_name_is_valid(group))
     return set_err(err, errlen, WSC_EBADNAME, l, "group", group);
   return set_err(err, errlen, l->ops->group_add(l->inst, group, channel), l,
@@ -182,13 +222,37 @@ int wsc__layer_send_json(wsc__layer *l, wsc__send_kind kind,
   return rc;
 }
 
-void wsc__layer_close(wsc__layer *l, void (*done)(void *), void *arg) {
+static void close_driver(wsc__layer *l) {
   void *inst = l->inst;
   l->inst = NULL;
   wsc__free(l->alias);
   l->alias = NULL;
   if (inst)
-    l->ops->close(inst, done, arg);
-  else if (done)
-    done(arg);
+    l->ops->close(inst, l->closed, l->closed_arg);
+  else if (l->closed)
+    l->closed(l->closed_arg);
+}
+
+static void on_drained(uv_handle_t *h) { close_driver(h->data); }
+
+static void on_drain_tick(uv_timer_t *t) {
+  wsc__layer *l = t->data;
+  if (l->in_flight && uv_now(l->host.loop) - l->heard_at < WSC__DRAIN_QUIET_MS) return;
+  uv_close((uv_handle_t *)t, on_drained);
+}
+
+void wsc__layer_close(wsc__layer *l, void (*done)(void *), void *arg) {
+  l->closing = 1;
+  l->closed = done;
+  l->closed_arg = arg;
+  if (!l->inst || !l->in_flight) {
+    close_driver(l);
+    return;
+  }
+  /* Sends the driver took are carried out (a program that sends, then
+   * closes, expects its sends to go), for as long as answers keep coming. */
+  l->heard_at = uv_now(l->host.loop);
+  uv_timer_init(l->host.loop, &l->drain);
+  l->drain.data = l;
+  uv_timer_start(&l->drain, on_drain_tick, 10, 10);
 }

@@ -23,6 +23,13 @@ typedef struct wsc__layer {
   char log_sites[WSC_LOG_DEBUG + 2];
   char lasterr[WSC_ERRBUF_SIZE]; /* the driver's words for the last error */
   void *owner; /* what deliveries are for (the server) */
+  wsc__deliver_fn deliver; /* the owner's; not called once closing */
+  size_t in_flight; /* sends the driver took and has not answered yet */
+  int closing;      /* no sends taken; the driver is closed once drained */
+  uint64_t heard_at; /* the last answer to a send, while draining */
+  uv_timer_t drain;
+  void (*closed)(void *);
+  void *closed_arg;
 } wsc__layer;
 
 /* Creates the driver instance for `cfg`. Returns 0 or an error with `err`
@@ -68,7 +75,12 @@ int wsc__layer_send_json(wsc__layer *l, wsc__send_kind kind,
                          wsc_result_fn cb, void *user_data, char *err,
                          size_t errlen);
 
-/* Starts closing; done(arg) runs from the loop when finished. */
+/* Starts closing: sends are refused from now on (WSC_ECLOSED); those the
+ * driver took are carried out first, for as long as their answers keep
+ * coming (a pause of WSC__DRAIN_QUIET_MS ends the wait: the driver's close
+ * fails the rest with WSC_ECLOSED). done(arg) runs from the loop when the
+ * driver has closed. */
+#define WSC__DRAIN_QUIET_MS 2000
 void wsc__layer_close(wsc__layer *l, void (*done)(void *), void *arg);
 
 #endif

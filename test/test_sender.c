@@ -112,6 +112,70 @@ static void burst_through_a_long_hang(uv_loop_t *loop, wsc_layer *l, wst_client 
   CHECK_EQ(missing + doubled + unordered, 0);
 }
 
+static void on_layer_closed(void *ud) { *(int *)ud = 1; }
+
+/* A cron job in C: sends, closes at once, runs the loop to the end. What
+ * the layer took is carried out before it closes (each callback says so,
+ * and one sent without a callback arrives too); what comes after the close
+ * is refused. */
+static void send_then_close(const char *cfg, wst_client *c) {
+  enum { N = 100 };
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  wsc_layer *l;
+  char err[WSC_ERRBUF_SIZE], msg[64];
+  CHECK_OK(wsc_layer_new(&loop, cfg, "L", &l, err, sizeof err));
+  static outcome sent[N];
+  memset(sent, 0, sizeof sent);
+  for (int i = 0; i < N; i++) {
+    int n = snprintf(msg, sizeof msg, "{\"action\":\"told\",\"payload\":\"c%d\"}", i);
+    CHECK_OK(wsc_layer_broadcast_event(l, "lobby", msg, (size_t)n, on_result, &sent[i]));
+  }
+  CHECK_OK(wsc_layer_broadcast_event(l, "lobby", S("{\"action\":\"told\",\"payload\":\"last\"}"),
+                                     NULL, NULL));
+  int closed = 0;
+  CHECK_OK(wsc_layer_close(l, on_layer_closed, &closed));
+  CHECK_EQ(wsc_layer_broadcast_event(l, "lobby", S("{\"action\":\"x\"}"), NULL, NULL),
+           WSC_ECLOSED);
+  CHECK_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  CHECK(closed);
+  CHECK_EQ(uv_loop_close(&loop), 0);
+  for (int i = 0; i < N; i++) {
+    CHECK_EQ(sent[i].calls, 1);
+    CHECK_EQ(sent[i].status, 0);
+    int n = snprintf(msg, sizeof msg, "{\"action\":\"told\",\"payload\":\"c%d\"}", i);
+    (void)n;
+    wst_expect(c, msg);
+  }
+  wst_expect(c, "{\"action\":\"told\",\"payload\":\"last\"}");
+
+  /* Redis hangs: the close waits for answers only while they come (2 s of
+   * silence ends it), and the sender is told its send was cut short. */
+  uv_loop_init(&loop);
+  CHECK_OK(wsc_layer_new(&loop, cfg, "L", &l, err, sizeof err));
+  outcome up = {0, 0, ""}, hung = {0, 0, ""};
+  CHECK_OK(wsc_layer_broadcast_event(l, "lobby", S("{\"action\":\"told\",\"payload\":\"up\"}"),
+                                     on_result, &up));
+  wait_outcome(&loop, &up);
+  wst_redis_signal(redis, SIGSTOP);
+  CHECK_OK(wsc_layer_broadcast_event(l, "lobby", S("{\"action\":\"told\",\"payload\":\"hung\"}"),
+                                     on_result, &hung));
+  uint64_t start = uv_hrtime();
+  closed = 0;
+  CHECK_OK(wsc_layer_close(l, on_layer_closed, &closed));
+  CHECK_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  double took = (double)(uv_hrtime() - start) / 1e9;
+  wst_redis_signal(redis, SIGCONT);
+  CHECK_EQ(uv_loop_close(&loop), 0);
+  CHECK(closed);
+  CHECK_EQ(hung.calls, 1);
+  CHECK(hung.status == WSC_ECLOSED || hung.status == WSC_ELAYER);
+  fprintf(stderr, "  a close with Redis hung took %.1f s\n", took);
+  CHECK(took >= 1.5 && took < 6);
+  char *got;
+  while ((got = wst_recv(c, 500))) free(got); /* "up", and "hung" once Redis woke */
+}
+
 static void run_driver(const char *driver) {
   char cfg[1024];
   snprintf(cfg, sizeof cfg,
@@ -161,6 +225,8 @@ static void run_driver(const char *driver) {
   wait_outcome(&loop, &o);
   CHECK_EQ(o.status, 0);
   wst_expect(c, "{\"action\":\"told\",\"payload\":\"you\"}");
+
+  send_then_close(cfg, c);
 
   /* Errors reach the sender. */
   CHECK_EQ(wsc_layer_send_event(l, channel, S("[1]"), on_result, &o), WSC_EINVAL);

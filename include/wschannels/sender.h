@@ -52,8 +52,12 @@ WSC_API int wsc_layer_group_discard(wsc_layer *l, const char *group,
  * next call on `l`. */
 WSC_API const char *wsc_layer_errmsg(const wsc_layer *l);
 
-/* Closes: sends still under way report WSC_ECLOSED; `cb` (may be NULL) runs
- * once everything is released, then the memory is freed. Since: 0.1 */
+/* Closes: later sends return WSC_ECLOSED; the sends already taken are
+ * carried out first and report their outcomes (since 0.5.4: a program may
+ * send, close and run its loop to the end), for as long as Redis keeps
+ * answering them: after 2 s without an answer the rest report WSC_ECLOSED
+ * (a hung Redis may still carry them out when it wakes). `cb` (may be NULL)
+ * runs once everything is released, then the memory is freed. Since: 0.1 */
 WSC_API int wsc_layer_close(wsc_layer *l, wsc_close_cb cb, void *user_data);
 
 WSC_END_DECLS

@@ -88,10 +88,13 @@ WSC_API void *wsc_server_get_data(const wsc_server *srv);
 WSC_API int wsc_server_run(wsc_server *srv);
 
 /* Close: clients get a 1001 "going away" close, pending frames are flushed
- * (bounded by 2 s), then every handle and layer is released. `close_cb` (may
+ * (bounded by 2 s), then every handle and layer is released; a layer first
+ * carries out the sends it took, while Redis keeps answering them (2 s
+ * without an answer ends the wait; since 0.5.4). `close_cb` (may
  * be NULL) runs on the loop once that is done; the server's memory is freed
  * after it returns, and on the caller's loop uv_loop_close() then succeeds.
- * No other callback fires after this call. On a private loop that is not
+ * No other callback fires after this call, except the result callbacks of
+ * sends already taken (each once). On a private loop that is not
  * running, this runs the loop itself until the close has completed.
  * Returns 0, or WSC_ECLOSED if already closing (close_cb is then not called).
  * Since: 0.1 */
