@@ -61,6 +61,15 @@ class Server:
         assert self.proc.wait(timeout=10) == 0
 
 
+def run_against(servers, go, timeout=60):
+    """Runs the test's coroutine, bounded, then stops its servers."""
+    try:
+        asyncio.run(asyncio.wait_for(go(), timeout))
+    finally:
+        for s in servers:
+            s.stop()
+
+
 async def settle(layer, clients, group="lobby"):
     """Group joins travel through Redis: broadcast until every client has one."""
     for i in range(100):
@@ -165,11 +174,7 @@ def test_script_reaches_the_right_clients(redis, driver, tmp_path):
             await ws.close()
         app.close()
 
-    try:
-        asyncio.run(asyncio.wait_for(go(), 60))
-    finally:
-        for s in (a, b):
-            s.stop()
+    run_against([a, b], go)
 
 
 @pytest.mark.parametrize("driver", ["redis_pubsub", "redis"])
@@ -192,10 +197,7 @@ def test_a_burst_of_sends_waits_for_room(redis, driver):
         await ws.close()
         app.close()
 
-    try:
-        asyncio.run(asyncio.wait_for(go(), 60))
-    finally:
-        server.stop()
+    run_against([server], go)
 
 
 # A worker pool that forks after the parent opened its layer (Celery's
@@ -243,10 +245,7 @@ def test_a_forked_worker_sends_through_what_its_parent_opened(redis, driver):
         await ws.close()
         app.close()
 
-    try:
-        asyncio.run(asyncio.wait_for(go(), 60))
-    finally:
-        server.stop()
+    run_against([server], go)
 
 
 @pytest.mark.parametrize("driver", ["redis_pubsub", "redis"])
@@ -286,10 +285,7 @@ def test_command_line_sender(redis, driver, tmp_path):
         await ws.close()
         app.close()
 
-    try:
-        asyncio.run(asyncio.wait_for(go(), 30))
-    finally:
-        srv.stop()
+    run_against([srv], go, 30)
     r = send("--consumer", "chat", "{not json")
     assert r.returncode == 2 and "not JSON" in r.stderr
     r = send("--consumer", "ghost", '{"action":"a"}')
