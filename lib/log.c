@@ -97,11 +97,24 @@ void wsc__log(wsc__logger *lg, wsc_log_level level, const char *subsys,
   deliver(lg, level, subsys, buf, left_out, over_s);
 }
 
+/* libwebsockets' lines get a budget too (it logged every failed accept at
+ * the open-file limit, some 1.7 million lines a second), one per level; lws
+ * may log from each server's loop thread, hence the lock. */
+static uv_mutex_t lws_budget_lock;
+static wsc__logger lws_budget;
+static const char lws_levels[WSC_LOG_DEBUG + 1]; /* the budgets' keys */
+
 static void lws_emit(int lws_level, const char *line) {
   wsc_log_level level = (lws_level & LLL_ERR)    ? WSC_LOG_ERROR
                         : (lws_level & LLL_WARN) ? WSC_LOG_WARN
                                                  : WSC_LOG_INFO;
   if (!WSC__LOG_ON(&default_logger, level)) return;
+  unsigned long left_out;
+  double over_s = 0;
+  uv_mutex_lock(&lws_budget_lock);
+  int ok = may_log(&lws_budget, &lws_levels[level], &left_out, &over_s);
+  uv_mutex_unlock(&lws_budget_lock);
+  if (!ok) return;
   char buf[512];
   /* lws lines carry a timestamp prefix and a trailing newline. */
   const char *p = strstr(line, "] ");
@@ -111,11 +124,12 @@ static void lws_emit(int lws_level, const char *line) {
   if (n >= sizeof buf) n = sizeof buf - 1;
   memcpy(buf, p, n);
   buf[n] = '\0';
-  default_logger.fn(level, "lws", buf, default_logger.user_data);
+  deliver(&default_logger, level, "lws", buf, left_out, over_s);
 }
 
 static uv_once_t lws_bridge_once = UV_ONCE_INIT;
 static void lws_bridge_init(void) {
+  uv_mutex_init(&lws_budget_lock);
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_emit);
 }
 void wsc__log_bridge_lws(void) { uv_once(&lws_bridge_once, lws_bridge_init); }

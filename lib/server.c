@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "consumer.h"
+#include "fd_limit.h"
 #include "http.h"
 #include "message.h"
 #include "relay.h"
@@ -404,6 +405,8 @@ static int lws_cb(struct lws *wsi, enum lws_callback_reasons reason,
   wsc_server *srv = ctx ? lws_context_user(ctx) : NULL;
   wsc_conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
   switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+      return srv ? wsc__fd_limit_refuse((int)(intptr_t)in, &srv->log) : 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
       return srv ? on_confirm_upgrade(srv, wsi) : -1;
     case LWS_CALLBACK_HTTP:
