@@ -5,6 +5,7 @@
  * that failed inside it, and never repeats an earlier failure's reason. */
 #include <stdlib.h>
 
+#include <libwebsockets.h>
 #include <uv.h>
 
 #include "helpers/check.h"
@@ -160,6 +161,21 @@ static void test_a_flood_of_failures_is_logged_in_brief(void) {
   wst_close(c, 1000);
 }
 
+/* libwebsockets' own error lines go through the library's log, with the
+ * same budget: lws 4.1 logs a line per failed accept, on every loop turn. */
+static void test_libwebsockets_lines_are_logged_in_brief(void) {
+  uv_sleep(1100);
+  wst_log_clear();
+  for (int i = 0; i < 100; i++) lwsl_err("accept: errno %d\n", 24);
+  int burst = wst_log_count("accept: errno 24", NULL);
+  CHECK(burst >= 1 && burst < 100);
+  uv_sleep(1100);
+  lwsl_err("accept: errno %d\n", 24);
+  unsigned long left_out;
+  CHECK_EQ(wst_log_count("accept: errno 24", &left_out), burst + 1);
+  CHECK_EQ((int)left_out + burst, 100);
+}
+
 static void test_reason_outside_a_handler_thread(void) {
   /* Not on the loop thread: refused, as every wsc_conn_ call is. */
   CHECK_EQ(wsc_conn_handler_failed(NULL, "x"), WSC_EINVAL);
@@ -197,6 +213,7 @@ int main(void) {
   RUN(test_on_disconnect_failure_is_logged);
   RUN(test_reason_outside_a_handler_thread);
   RUN(test_a_flood_of_failures_is_logged_in_brief);
+  RUN(test_libwebsockets_lines_are_logged_in_brief);
   wst_server_stop(srv);
   return 0;
 }
