@@ -334,6 +334,18 @@ static int authorize(wsc_conn *c) {
   return st;
 }
 
+/* Whether the client asked for no subprotocol or for ours. lws 4.1 drops a
+ * handshake whose subprotocols are all unknown without an HTTP answer, so
+ * the client could not tell why. */
+static int subprotocol_spoken(struct lws *wsi) {
+  char list[256];
+  int n = lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL);
+  if (n <= 0) return n == 0 || lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) == 0;
+  for (char *save = NULL, *p = strtok_r(list, ", \t", &save); p; p = strtok_r(NULL, ", \t", &save))
+    if (strcmp(p, "wschannels") == 0) return 1;
+  return 0;
+}
+
 static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   if (srv->closing) return refuse(wsi, 503);
   char uri[2048];
@@ -342,6 +354,12 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   if (!origin_allowed(srv, wsi)) {
     SRV_LOG(srv, WSC_LOG_INFO, "%s: refused: Origin not allowed", uri);
     return refuse(wsi, 403);
+  }
+  if (!subprotocol_spoken(wsi)) {
+    SRV_LOG(srv, WSC_LOG_INFO, "%s: refused: unsupported subprotocol", uri);
+    return refuse_why(wsi, 400,
+                      "unsupported Sec-WebSocket-Protocol: this server speaks "
+                      "\"wschannels\" (or send none)");
   }
   wsc__kv *params;
   size_t np;

@@ -2,6 +2,8 @@
  * the connection stays usable (except 1009), and other clients notice
  * nothing. */
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "helpers/check.h"
 #include "helpers/server_thread.h"
@@ -143,6 +145,35 @@ static void test_garbage_bytes_only_hurt_the_sender(void) {
   still_usable(victim);
 }
 
+/* A client that asks only for subprotocols the server does not speak is
+ * told so, with the reason (lws dropped it without an answer); one that
+ * lists ours among others is served. */
+static void test_an_unknown_subprotocol_is_refused_with_a_reason(void) {
+  int fd = wst_tcp_connect(wst_port(srv));
+  CHECK(fd >= 0);
+  static const char req[] =
+      "GET /ws/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-ws\r\n\r\n";
+  CHECK(send(fd, req, sizeof req - 1, 0) == (ssize_t)(sizeof req - 1));
+  char answer[1024];
+  size_t got = 0;
+  ssize_t n;
+  while (got < sizeof answer - 1 && (n = recv(fd, answer + got, sizeof answer - 1 - got, 0)) > 0)
+    got += (size_t)n;
+  answer[got] = '\0';
+  close(fd);
+  CHECK_EQ(wst_http_status(answer), 400);
+  CHECK_CONTAINS(answer, "unsupported Sec-WebSocket-Protocol");
+  int status = 0;
+  wst_client *c = wst_connect(wst_port(srv), "/ws/chat",
+                              "Sec-WebSocket-Protocol: graphql-ws, wschannels\r\n", &status);
+  CHECK(c);
+  still_usable(c);
+  wst_close(c, 1000);
+  bystander_unaffected();
+}
+
 int main(void) {
   wsc_consumer *chat, *pingonly;
   CHECK_OK(wsc_consumer_new("chat", &chat));
@@ -169,6 +200,7 @@ int main(void) {
   RUN(test_too_big_closes_1009);
   RUN(test_invalid_utf8_closes_1007);
   RUN(test_garbage_bytes_only_hurt_the_sender);
+  RUN(test_an_unknown_subprotocol_is_refused_with_a_reason);
   wst_close(victim, 1000);
   wst_close(bystander, 1000);
   wst_server_stop(srv);
