@@ -860,6 +860,13 @@ static void test_bad_urls_fail_the_create_call(void) {
            "{\"layers\":{\"default\":{\"driver\":\"%s\",\"url\":\"http://x\"}}}", WST_DRIVER);
   CHECK_EQ(wsc_server_new(&o, &srv, err, sizeof err), WSC_ECONFIG);
   CHECK_CONTAINS(err, "config: layers.default.url: 'http://x': expected redis://");
+  /* A managed Redis with TLS on (ElastiCache, Azure) is told apart. */
+  snprintf(cfg, sizeof cfg,
+           "{\"layers\":{\"default\":{\"driver\":\"%s\",\"url\":\"rediss://:s3cret@x:6380\"}}}",
+           WST_DRIVER);
+  CHECK_EQ(wsc_server_new(&o, &srv, err, sizeof err), WSC_ECONFIG);
+  CHECK_CONTAINS(err, "'rediss://***@x:6380': TLS to Redis (rediss://) is not supported");
+  CHECK(!strstr(err, "s3cret"));
   snprintf(cfg, sizeof cfg,
            "{\"layers\":{\"default\":{\"driver\":\"%s\",\"url\":\"%s\",\"bogus\":1}}}",
            WST_DRIVER, wst_redis_url(redis));
