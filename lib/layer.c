@@ -85,11 +85,14 @@ static int set_err(char *err, size_t errlen, int rc, wsc__layer *l,
 }
 
 /* A send the driver took, counted until it is answered (so closing can
- * wait for it), carrying the sender's done. */
+ * wait for it), with whom to tell: the driver-style `done`, or a caller's
+ * result callback `cb`. */
 typedef struct taken {
   wsc__layer *l;
   wsc_layer_done_fn done;
   void *arg;
+  wsc_result_fn cb;
+  void *user_data;
 } taken;
 
 static void taken_done(void *arg, int status, const char *errmsg) {
@@ -97,46 +100,47 @@ static void taken_done(void *arg, int status, const char *errmsg) {
   wsc__layer *l = t->l;
   l->in_flight--;
   if (l->closing) l->heard_at = uv_now(l->host.loop);
-  if (t->done) t->done(t->arg, status, errmsg);
+  if (t->cb)
+    t->cb(status, status ? errmsg : NULL, t->user_data);
+  else if (t->done)
+    t->done(t->arg, status, errmsg);
   wsc__free(t);
 }
 
-/* Hands a send (to a group, or to a channel) to the driver, counting it. */
+/* Validates, then hands a send (to a group, or to a channel) to the driver,
+ * counting it; `how` says whom to tell. */
 static int send_taken(wsc__layer *l, int to_group, const char *target, const char *msg,
-                      size_t len, wsc_layer_done_fn done, void *arg) {
+                      size_t len, taken how, char *err, size_t errlen) {
+  const char *what = to_group ? "group" : "channel";
+  l->lasterr[0] = '\0';
+  if (!l->inst || l->closing) return set_err(err, errlen, WSC_ECLOSED, l, what, target);
+  if (!(to_group ? wsc_group_name_is_valid(target) : wsc_channel_name_is_valid(target)))
+    return set_err(err, errlen, WSC_EBADNAME, l, what, target);
   taken *t = wsc__malloc(sizeof *t);
-  if (!t) return WSC_ENOMEM;
-  *t = (taken){l, done, arg};
+  if (!t) return set_err(err, errlen, WSC_ENOMEM, l, what, target);
+  *t = how;
+  t->l = l;
   int rc = to_group ? l->ops->group_send(l->inst, target, msg, len, taken_done, t)
                     : l->ops->send(l->inst, target, msg, len, taken_done, t);
   if (rc)
     wsc__free(t); /* done is never called after an error return */
   else
     l->in_flight++;
-  return rc;
+  return set_err(err, errlen, rc, l, what, target);
 }
 
 int wsc__layer_send(wsc__layer *l, const char *channel, const char *msg,
                     size_t len, wsc_layer_done_fn done, void *arg, char *err,
                     size_t errlen) {
-  l->lasterr[0] = '\0';
-  if (!l->inst || l->closing)
-    return set_err(err, errlen, WSC_ECLOSED, l, "channel", channel);
-  if (!wsc_channel_name_is_valid(channel))
-    return set_err(err, errlen, WSC_EBADNAME, l, "channel", channel);
-  return set_err(err, errlen, send_taken(l, 0, channel, msg, len, done, arg), l,
-                 "channel", channel);
+  return send_taken(l, 0, channel, msg, len, (taken){.done = done, .arg = arg}, err,
+                    errlen);
 }
 
 int wsc__layer_group_send(wsc__layer *l, const char *group, const char *msg,
                           size_t len, wsc_layer_done_fn done, void *arg,
                           char *err, size_t errlen) {
-  l->lasterr[0] = '\0';
-  if (!l->inst || l->closing) return set_err(err, errlen, WSC_ECLOSED, l, "group", group);
-  if (!wsc_group_name_is_valid(group))
-    return set_err(err, errlen, WSC_EBADNAME, l, "group", group);
-  return set_err(err, errlen, send_taken(l, 1, group, msg, len, done, arg), l,
-                 "group", group);
+  return send_taken(l, 1, group, msg, len, (taken){.done = done, .arg = arg}, err,
+                    errlen);
 }
 
 int wsc__layer_group_add(wsc__layer *l, const char *group,
@@ -173,18 +177,6 @@ void wsc__layer_log_failure(void *arg, int status, const char *errmsg) {
                   errmsg ? errmsg : wsc_strerror(status));
 }
 
-/* A caller's result callback, carried through the driver's done. */
-typedef struct result_op {
-  wsc_result_fn cb;
-  void *user_data;
-} result_op;
-
-static void result_done(void *arg, int status, const char *errmsg) {
-  result_op *op = arg;
-  op->cb(status, status ? errmsg : NULL, op->user_data);
-  wsc__free(op);
-}
-
 int wsc__layer_send_json(wsc__layer *l, wsc__send_kind kind,
                          const char *target, const char *json, size_t len,
                          wsc_result_fn cb, void *user_data, char *err,
@@ -200,24 +192,10 @@ int wsc__layer_send_json(wsc__layer *l, wsc__send_kind kind,
                wsc__env_problem(rc, kind != WSC__MESSAGE_TO_GROUP));
     return rc;
   }
-  wsc_layer_done_fn done = wsc__layer_log_failure;
-  void *arg = l;
-  result_op *op = NULL;
-  if (cb) {
-    if (!(op = wsc__malloc(sizeof *op))) {
-      wsc__free(env);
-      return WSC_ENOMEM;
-    }
-    op->cb = cb;
-    op->user_data = user_data;
-    done = result_done;
-    arg = op;
-  }
-  rc = kind == WSC__EVENT_TO_CHANNEL
-           ? wsc__layer_send(l, target, env, elen, done, arg, err, errlen)
-           : wsc__layer_group_send(l, target, env, elen, done, arg, err,
-                                   errlen);
-  if (rc) wsc__free(op); /* done is never called after an error return */
+  /* Without a callback a failure is logged. */
+  taken how = cb ? (taken){.cb = cb, .user_data = user_data}
+                 : (taken){.done = wsc__layer_log_failure, .arg = l};
+  rc = send_taken(l, kind != WSC__EVENT_TO_CHANNEL, target, env, elen, how, err, errlen);
   wsc__free(env);
   return rc;
 }
