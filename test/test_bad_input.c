@@ -3,6 +3,7 @@
  * nothing. */
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "helpers/check.h"
@@ -151,6 +152,8 @@ static void test_garbage_bytes_only_hurt_the_sender(void) {
 static void test_an_unknown_subprotocol_is_refused_with_a_reason(void) {
   int fd = wst_tcp_connect(wst_port(srv));
   CHECK(fd >= 0);
+  struct timeval bound = {5, 0}; /* the reads below end by then at the latest */
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
   static const char req[] =
       "GET /ws/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"

@@ -143,8 +143,7 @@ static void send_then_close(const char *cfg, wst_client *c) {
   for (int i = 0; i < N; i++) {
     CHECK_EQ(sent[i].calls, 1);
     CHECK_EQ(sent[i].status, 0);
-    int n = snprintf(msg, sizeof msg, "{\"action\":\"told\",\"payload\":\"c%d\"}", i);
-    (void)n;
+    snprintf(msg, sizeof msg, "{\"action\":\"told\",\"payload\":\"c%d\"}", i);
     wst_expect(c, msg);
   }
   wst_expect(c, "{\"action\":\"told\",\"payload\":\"last\"}");
