@@ -257,9 +257,14 @@ void wsc__conn_reason_reset(wsc_conn *c) { c->srv->errmsg[0] = '\0'; }
 
 void wsc__conn_log_failure(wsc_conn *c, const char *hook, const char *name,
                            int rc, const char *then) {
-  char why[32];
+  char why[128];
   const char *reason = c->srv->errmsg;
-  if (!reason[0]) snprintf(why, sizeof why, "returned %d", rc), reason = why;
+  /* -1 is a handler's plain "failed"; a library code passed on is named. */
+  if (!reason[0] && rc < -1 && strcmp(wsc_err_name(rc), "WSC_UNKNOWN") != 0)
+    snprintf(why, sizeof why, "returned %s (%s)", wsc_err_name(rc),
+             wsc_strerror(rc)), reason = why;
+  else if (!reason[0])
+    snprintf(why, sizeof why, "returned %d", rc), reason = why;
   if (name)
     CONN_LOG(c, WSC_LOG_ERROR, "%s: %s '%s' failed: %s%s", c->channel, hook,
              name, reason, then);

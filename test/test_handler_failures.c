@@ -39,6 +39,12 @@ static int on_minus_one(wsc_conn *c, const cJSON *msg, void *ud) {
   return -1;
 }
 
+/* Passes on a library code as a program might, with no reason recorded. */
+static int on_channel_full(wsc_conn *c, const cJSON *msg, void *ud) {
+  (void)c, (void)msg, (void)ud;
+  return WSC_EFULL;
+}
+
 static int on_fail_event(wsc_conn *c, const cJSON *msg, void *ud) {
   (void)msg, (void)ud;
   return wsc_conn_handler_failed(c, "cannot store the event");
@@ -102,6 +108,14 @@ static void test_no_reason_never_reuses_an_earlier_one(void) {
   char *line = fail_action(c, "minus_one");
   CHECK_CONTAINS(line, "handler for 'minus_one' failed: returned -1");
   CHECK(strstr(line, "database") == NULL);
+  free(line);
+  wst_close(c, 1000);
+}
+
+static void test_a_library_code_passed_on_is_named(void) {
+  wst_client *c = wst_open(wst_port(srv), "/ws/failing");
+  char *line = fail_action(c, "channel_full");
+  CHECK_CONTAINS(line, "handler for 'channel_full' failed: returned WSC_EFULL (channel full)");
   free(line);
   wst_close(c, 1000);
 }
@@ -188,6 +202,7 @@ int main(void) {
   CHECK_OK(wsc_consumer_on(failing, "says_why", on_says_why, NULL, NULL));
   CHECK_OK(wsc_consumer_on(failing, "bad_join", on_bad_join, NULL, NULL));
   CHECK_OK(wsc_consumer_on(failing, "minus_one", on_minus_one, NULL, NULL));
+  CHECK_OK(wsc_consumer_on(failing, "channel_full", on_channel_full, NULL, NULL));
   CHECK_OK(wsc_consumer_on(failing, "event_to_self", on_send_event_to_self,
                            NULL, NULL));
   CHECK_OK(wsc_consumer_on_event(failing, "store", on_fail_event, NULL, NULL));
@@ -208,6 +223,7 @@ int main(void) {
   RUN(test_reason_given_by_the_handler);
   RUN(test_reason_of_the_library_call_that_failed);
   RUN(test_no_reason_never_reuses_an_earlier_one);
+  RUN(test_a_library_code_passed_on_is_named);
   RUN(test_event_handler_failure_is_logged_with_its_reason);
   RUN(test_on_connect_failure_closes_and_is_logged);
   RUN(test_on_disconnect_failure_is_logged);
