@@ -98,6 +98,7 @@ int wsc__conn_queue(wsc_conn *c, wsc__frame *f) {
              "closing it with 1008",
              c->channel, c->qbytes, c->srv->cfg.send_queue_bytes);
     drop_queue(c);
+    c->srv->counts.closed_slow++;
     wsc__conn_start_close(c, 1008, "send queue full: client too slow");
     return WSC_EAGAIN;
   }
@@ -116,6 +117,7 @@ int wsc__conn_queue(wsc_conn *c, wsc__frame *f) {
   c->qlen++;
   c->qbytes += f->len;
   wsc__frame_ref(f);
+  c->srv->counts.frames_queued++;
   wsc__server_mark_dirty(c->srv, c);
   return 0;
 }
@@ -166,6 +168,7 @@ static int write_queued(wsc_conn *c) {
   closing = closing && !c->qlen;
   if (closing) total += put_close_frame(c, buf + total);
   if (lws_write(c->wsi, buf, total, LWS_WRITE_RAW) < 0) return -1;
+  c->srv->counts.bytes_written += total;
   if (closing) {
     c->close_sent = 1;
     /* The peer answers with its close frame (then lws hangs up, see
@@ -259,6 +262,7 @@ void wsc__conn_log_failure(wsc_conn *c, const char *hook, const char *name,
                            int rc, const char *then) {
   char why[128];
   const char *reason = c->srv->errmsg;
+  c->srv->counts.handler_failures++;
   /* -1 is a handler's plain "failed"; a library code passed on is named. */
   if (!reason[0] && rc < -1 && strcmp(wsc_err_name(rc), "WSC_UNKNOWN") != 0)
     snprintf(why, sizeof why, "returned %s (%s)", wsc_err_name(rc),
@@ -306,6 +310,7 @@ int wsc__conn_on_established(wsc_conn *c, struct lws *wsi) {
   wsc_server *srv = c->srv;
   wsc__dlist_append(&srv->conns, &c->open);
   srv->nconns++;
+  srv->counts.opened++;
   wsc__keepalive_add(&srv->keepalive, c);
   if (c->consumer->send_auth_message)
     wsc__conn_send_owned(
@@ -368,6 +373,7 @@ void wsc__conn_on_closed(wsc_conn *c, int notify) {
   if (c->layer->inst) c->layer->ops->release_channel(c->layer->inst, c->channel);
   wsc__dlist_unlink(&srv->conns, &c->open);
   srv->nconns--;
+  srv->counts.closed++;
   wsc__keepalive_remove(&srv->keepalive, c);
   wsc__server_unmark_dirty(srv, c);
   drop_queue(c);

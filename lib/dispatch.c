@@ -19,6 +19,7 @@
 
 static void send_validation_error(wsc_conn *c, const char *type,
                                   const char *loc0, const char *msg) {
+  c->srv->counts.rejected++;
   CONN_LOG(c, WSC_LOG_INFO, "%s: rejected message: %s: %s", c->channel, type,
            msg);
   wsc__conn_send_owned(c, wsc__msg_validation_error(type, loc0, msg));
@@ -90,6 +91,7 @@ static int validate(wsc_conn *c, const wsc__handler *h, cJSON *msg,
     wsc__conn_send_owned(c, wsc__msg_detail_error("Failed to process message"));
     return -1;
   }
+  c->srv->counts.rejected++;
   CONN_LOG(c, WSC_LOG_INFO, "%s: '%s' rejected: %d schema problem%s",
            c->channel, tag, n, n == 1 ? "" : "s");
   wsc__conn_send_owned(c, wsc__msg_error_list(errors));
@@ -210,6 +212,7 @@ int wsc__conn_on_receive(wsc_conn *c, const void *in, size_t len) {
   if (c->rxlen + len > max) {
     char reason[64];
     snprintf(reason, sizeof reason, "message over %zu bytes", max);
+    c->srv->counts.closed_bad_input++;
     CONN_LOG(c, WSC_LOG_INFO, "%s: %s; closing with 1009", c->channel, reason);
     lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                      (unsigned char *)reason, strlen(reason));
@@ -226,16 +229,19 @@ int wsc__conn_on_receive(wsc_conn *c, const void *in, size_t len) {
     return 0;
   size_t n = c->rxlen;
   c->rxlen = 0;
+  c->srv->counts.received++;
   if (take_token(c)) {
     char reason[80];
     snprintf(reason, sizeof reason, "message rate limit exceeded (%lu/s)",
              c->srv->cfg.messages_per_second);
+    c->srv->counts.closed_bad_input++;
     CONN_LOG(c, WSC_LOG_INFO, "%s: %s; closing with 1008", c->channel, reason);
     lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
                      (unsigned char *)reason, strlen(reason));
     return -1;
   }
   if (!c->rx_binary && !valid_utf8(c->rx, n)) {
+    c->srv->counts.closed_bad_input++;
     CONN_LOG(c, WSC_LOG_INFO, "%s: invalid UTF-8 in a text frame; closing with 1007",
              c->channel);
     lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
@@ -266,6 +272,7 @@ static cJSON *checked_event(wsc_conn *c, const wsc__handler *h,
                         : WSC_ENOMEM;
   if (n) {
     char *text = n > 0 ? cJSON_PrintUnformatted(errors) : NULL;
+    c->srv->counts.events_dropped++;
     CONN_LOG(c, WSC_LOG_WARN,
              "%s: event '%s' does not match its schema; dropped: %s",
              c->channel, h->action, text ? text : wsc_strerror(n));
@@ -284,6 +291,7 @@ void wsc__conn_deliver_event(wsc_conn *c, const cJSON *event) {
   const wsc__handler *h = wsc__handler_find(&c->consumer->events, action);
   cJSON *own = NULL;
   if (!h) {
+    c->srv->counts.events_dropped++;
     CONN_LOG(c, WSC_LOG_WARN,
              "consumer '%s' has no event handler for '%s'; event dropped",
              c->consumer->name, action);

@@ -75,6 +75,7 @@ static void ping(wsc__keepalive *ka, wsc_conn *c, uint64_t now) {
 static void hang_up(wsc__keepalive *ka, wsc_conn *c) {
   wsc__log(&c->srv->log, WSC_LOG_INFO, "conn", "%s: silent for %llu s; hanging up",
            c->channel, (unsigned long long)(ka->idle_ms / 1000));
+  c->srv->counts.closed_idle++;
   lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 

@@ -20,7 +20,9 @@ static void host_log(void *host_data, wsc_log_level level, const char *msg) {
 static void host_deliver(void *host_data, void *const *receivers, size_t n,
                          const char *msg, size_t len) {
   wsc__layer *l = host_data;
-  if (!l->closing) l->deliver(l, receivers, n, msg, len);
+  if (l->closing) return;
+  l->counts.received++;
+  l->deliver(l, receivers, n, msg, len);
 }
 
 static void host_set_error(void *host_data, const char *msg) {
@@ -99,6 +101,8 @@ static void taken_done(void *arg, int status, const char *errmsg) {
   taken *t = arg;
   wsc__layer *l = t->l;
   l->in_flight--;
+  if (status) l->counts.failed++;
+  else l->counts.ok++;
   if (l->closing) l->heard_at = uv_now(l->host.loop);
   if (t->cb)
     t->cb(status, status ? errmsg : NULL, t->user_data);
@@ -113,19 +117,27 @@ static int send_taken(wsc__layer *l, int to_group, const char *target, const cha
                       size_t len, taken how, char *err, size_t errlen) {
   const char *what = to_group ? "group" : "channel";
   l->lasterr[0] = '\0';
-  if (!l->inst || l->closing) return set_err(err, errlen, WSC_ECLOSED, l, what, target);
-  if (!(to_group ? wsc_group_name_is_valid(target) : wsc_channel_name_is_valid(target)))
-    return set_err(err, errlen, WSC_EBADNAME, l, what, target);
-  taken *t = wsc__malloc(sizeof *t);
-  if (!t) return set_err(err, errlen, WSC_ENOMEM, l, what, target);
-  *t = how;
-  t->l = l;
-  int rc = to_group ? l->ops->group_send(l->inst, target, msg, len, taken_done, t)
-                    : l->ops->send(l->inst, target, msg, len, taken_done, t);
-  if (rc)
-    wsc__free(t); /* done is never called after an error return */
-  else
+  taken *t = NULL;
+  int rc = 0;
+  if (!l->inst || l->closing)
+    rc = WSC_ECLOSED;
+  else if (!(to_group ? wsc_group_name_is_valid(target) : wsc_channel_name_is_valid(target)))
+    rc = WSC_EBADNAME;
+  else if (!(t = wsc__malloc(sizeof *t)))
+    rc = WSC_ENOMEM;
+  if (t) {
+    *t = how;
+    t->l = l;
+    rc = to_group ? l->ops->group_send(l->inst, target, msg, len, taken_done, t)
+                  : l->ops->send(l->inst, target, msg, len, taken_done, t);
+    if (rc) wsc__free(t); /* done is never called after an error return */
+  }
+  if (rc) {
+    l->counts.refused++;
+  } else {
     l->in_flight++;
+    l->counts.taken++;
+  }
   return set_err(err, errlen, rc, l, what, target);
 }
 

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "stats.h"
 #include "wschannels/layer.h"
 #include "wschannels/server.h"
 
@@ -25,6 +26,7 @@ typedef struct wsc__layer {
   void *owner; /* what deliveries are for (the server) */
   wsc__deliver_fn deliver; /* the owner's; not called once closing */
   size_t in_flight; /* sends the driver took and has not answered yet */
+  wsc__layer_counters counts;
   int closing;      /* no sends taken; the driver is closed once drained */
   uint64_t heard_at; /* the last answer to a send, while draining */
   uv_timer_t drain;

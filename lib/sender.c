@@ -7,6 +7,7 @@
 #include "config.h"
 #include "layer.h"
 #include "log.h"
+#include "stats.h"
 #include "wschannels/error.h"
 #include "wschannels/sender.h"
 
@@ -114,4 +115,9 @@ int wsc_layer_close(wsc_layer *l, wsc_close_cb cb, void *ud) {
   l->close_ud = ud;
   wsc__layer_close(&l->layer, on_closed, l);
   return 0;
+}
+
+int wsc_layer_get_stats(const wsc_layer *l, wsc_layer_stats *out) {
+  if (!l || !out) return WSC_EINVAL;
+  return wsc__layer_get_stats(&l->layer, out);
 }

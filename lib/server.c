@@ -191,7 +191,8 @@ unsigned char *wsc__server_scratch(wsc_server *srv, size_t n) {
 /* Refuses an upgrade with an HTTP/1.1 status. lws's own
  * lws_return_http_status answers "HTTP/1.0" at this stage, which strict
  * WebSocket clients (python-websockets) reject as "no valid HTTP response". */
-static int refuse_why(struct lws *wsi, int status, const char *why) {
+static int refuse_why(wsc_server *srv, struct lws *wsi, int status, const char *why) {
+  srv->counts.refused++;
   char buf[LWS_PRE + 512], body[256];
   char *p = buf + LWS_PRE;
   const char *text = wsc__http_status_text(status);
@@ -205,8 +206,8 @@ static int refuse_why(struct lws *wsi, int status, const char *why) {
   return 1;
 }
 
-static int refuse(struct lws *wsi, int status) {
-  return refuse_why(wsi, status, NULL);
+static int refuse(wsc_server *srv, struct lws *wsi, int status) {
+  return refuse_why(srv, wsi, status, NULL);
 }
 
 /* The connection limits: a slot per accepted upgrade, in total and per
@@ -347,17 +348,17 @@ static int subprotocol_spoken(struct lws *wsi) {
 }
 
 static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
-  if (srv->closing) return refuse(wsi, 503);
+  if (srv->closing) return refuse(srv, wsi, 503);
   char uri[2048];
   if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
-    return refuse(wsi, 400);
+    return refuse(srv, wsi, 400);
   if (!origin_allowed(srv, wsi)) {
     SRV_LOG(srv, WSC_LOG_INFO, "%s: refused: Origin not allowed", uri);
-    return refuse(wsi, 403);
+    return refuse(srv, wsi, 403);
   }
   if (!subprotocol_spoken(wsi)) {
     SRV_LOG(srv, WSC_LOG_INFO, "%s: refused: unsupported subprotocol", uri);
-    return refuse_why(wsi, 400,
+    return refuse_why(srv, wsi, 400,
                       "unsupported Sec-WebSocket-Protocol: this server speaks "
                       "\"wschannels\" (or send none)");
   }
@@ -366,7 +367,7 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   const wsc__route *rt = wsc__router_match(&srv->router, uri, &params, &np);
   if (!rt) {
     SRV_LOG(srv, WSC_LOG_INFO, "%s: no route; 404", uri);
-    return refuse(wsi, 404);
+    return refuse(srv, wsi, 404);
   }
   wsc_consumer *cons = rt->target;
   wsc__layer *layer = NULL;
@@ -381,7 +382,7 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
   if (!c) {
     wsc__kv_free(params, np);
     wsc__kv_free(query, nq);
-    return refuse(wsi, 500);
+    return refuse(srv, wsi, 500);
   }
   c->wsi = wsi;
   if (!lws_get_peer_simple(wsi, c->peer, sizeof c->peer)) c->peer[0] = '\0';
@@ -395,7 +396,7 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
     SRV_LOG(srv, WSC_LOG_WARN, "%s from %s: refused: %s (%d)", uri, c->peer,
             why, limit);
     wsc__conn_free(c);
-    return refuse_why(wsi, limit, why);
+    return refuse_why(srv, wsi, limit, why);
   }
   int st = authorize(c);
   if (st) {
@@ -409,9 +410,10 @@ static int on_confirm_upgrade(wsc_server *srv, struct lws *wsi) {
       char detail[WSC__REFUSAL_MAX];
       snprintf(detail, sizeof detail, "%s", why);
       wsc__conn_free(c);
-      return refuse_why(wsi, st, detail[0] ? detail : NULL);
+      return refuse_why(srv, wsi, st, detail[0] ? detail : NULL);
     }
     c->refused_status = st; /* told after the handshake, then closed */
+    srv->counts.refused++;
   }
   lws_set_opaque_user_data(wsi, c);
   return 0;
@@ -424,7 +426,9 @@ static int lws_cb(struct lws *wsi, enum lws_callback_reasons reason,
   wsc_conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
   switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-      return srv ? wsc__fd_limit_refuse((int)(intptr_t)in, &srv->log) : 0;
+      if (!srv || !wsc__fd_limit_refuse((int)(intptr_t)in, &srv->log)) return 0;
+      srv->counts.refused++;
+      return 1;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
       return srv ? on_confirm_upgrade(srv, wsi) : -1;
     case LWS_CALLBACK_HTTP:

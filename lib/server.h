@@ -14,6 +14,7 @@
 #include "layer.h"
 #include "log.h"
 #include "router.h"
+#include "stats.h"
 #include "strmap.h"
 #include "wschannels/server.h"
 
@@ -54,6 +55,7 @@ struct wsc_server {
   size_t nlayers;
   wsc__dlist conns; /* open connections (wsc_conn.open) */
   size_t nconns;
+  wsc__server_counters counts;
   size_t nadmitted;      /* accepted upgrades, pending or open (limits) */
   wsc__strmap per_address; /* peer address -> admitted count */
   wsc__dlist dirty; /* to flush, oldest first (wsc_conn.dirty) */

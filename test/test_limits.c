@@ -52,6 +52,7 @@ static wst_client *open_from(const char *source, const char *headers,
 }
 
 static void test_message_too_big(void) {
+  wsc_server_stats before = wst_stats(srv);
   wst_client *bad = open_from("127.0.9.1", NULL, &(int){0}, 0);
   CHECK(bad);
   char big[5000];
@@ -62,9 +63,11 @@ static void test_message_too_big(void) {
   CHECK_CONTAINS(wst_close_reason(bad), "message over 4096 bytes");
   wst_close(bad, 0);
   all_good_receive("after a too-big message");
+  CHECK_EQ(wst_stats(srv).closed_bad_input - before.closed_bad_input, 1);
 }
 
 static void test_message_flood(void) {
+  wsc_server_stats before = wst_stats(srv);
   wst_client *bad = open_from("127.0.9.2", NULL, &(int){0}, 0);
   CHECK(bad);
   for (int i = 0; i < 200; i++)
@@ -73,9 +76,13 @@ static void test_message_flood(void) {
   CHECK_CONTAINS(wst_close_reason(bad), "message rate limit exceeded (20/s)");
   wst_close(bad, 0);
   all_good_receive("after a flood");
+  wsc_server_stats st = wst_stats(srv);
+  CHECK_EQ(st.closed_bad_input - before.closed_bad_input, 1);
+  CHECK(st.messages_received - before.messages_received >= 21); /* the 21st closed it */
 }
 
 static void test_connections_per_address_and_in_total(void) {
+  wsc_server_stats before = wst_stats(srv);
   wst_client *mine[3];
   int status = 0;
   for (int i = 0; i < 3; i++) CHECK((mine[i] = open_from("127.0.9.3", NULL, &status, 0)));
@@ -90,6 +97,7 @@ static void test_connections_per_address_and_in_total(void) {
   }
   CHECK(open_from("127.0.11.1", NULL, &status, 0) == NULL);
   CHECK_EQ(status, 503);
+  CHECK_EQ(wst_stats(srv).handshakes_refused - before.handshakes_refused, 2);
   all_good_receive("at the connection limit");
   /* closing frees the slots */
   for (int i = 0; i < 7; i++) wst_close(more[i], 1000);
@@ -126,11 +134,13 @@ static void test_handshake_timeout(void) {
 }
 
 static void test_origin(void) {
+  wsc_server_stats before = wst_stats(srv);
   int status = 0;
   CHECK(open_from("127.0.9.4", "Origin: http://evil.example\r\n", &status, 0) == NULL);
   CHECK_EQ(status, 403);
   CHECK(open_from("127.0.9.4", "", &status, 0) == NULL); /* no Origin */
   CHECK_EQ(status, 403);
+  CHECK_EQ(wst_stats(srv).handshakes_refused - before.handshakes_refused, 2);
   all_good_receive("after a cross-site attempt");
 }
 
@@ -141,6 +151,7 @@ static void read_queued(wsc_server *s, void *ud) {
 }
 
 static void test_slow_reader(void) {
+  wsc_server_stats before = wst_stats(srv);
   int status = 0;
   wst_client *slow = open_from("127.0.9.5", NULL, &status, 4096);
   CHECK(slow);
@@ -168,6 +179,8 @@ static void test_slow_reader(void) {
   CHECK_EQ(wst_wait_close(slow, 20000), 1008);
   CHECK_CONTAINS(wst_close_reason(slow), "send queue full: client too slow");
   wst_close(slow, 0);
+  wsc_server_stats st = wst_stats(srv);
+  CHECK_EQ(st.closed_slow - before.closed_slow, 1); /* only the slow one */
   all_good_receive("after a slow reader");
   wst_call(srv, read_queued, NULL);
   CHECK(queued < 4096);
@@ -186,6 +199,7 @@ static void test_one_message_bigger_than_the_send_queue(void) {
 }
 
 static void test_idle_timeout(void) {
+  wsc_server_stats before = wst_stats(srv);
   int status = 0;
   wst_client *mute = open_from("127.0.9.6", NULL, &status, 0);
   CHECK(mute);
@@ -201,6 +215,7 @@ static void test_idle_timeout(void) {
   printf("mute client dropped after %lld ms\n", closed_at - start);
   CHECK(closed_at >= 0);
   CHECK(closed_at - start >= 2000); /* not before idle_timeout (3 s) */
+  CHECK_EQ(wst_stats(srv).closed_idle - before.closed_idle, 1);
   wst_close(mute, 0);
   all_good_receive("after a mute client");
   /* the good ones were pinged and answered, and are still here */

@@ -17,5 +17,6 @@
 #include "layer.h"
 #include "server.h"
 #include "sender.h"
+#include "stats.h"
 
 #endif

@@ -82,6 +82,18 @@ void wst_call(wst_server *s, void (*fn)(wsc_server *, void *), void *ud) {
   uv_sem_destroy(&c.done);
 }
 
+static void read_stats(wsc_server *srv, void *ud) {
+  wsc_server_stats *st = ud;
+  st->struct_size = sizeof *st;
+  CHECK_OK(wsc_server_get_stats(srv, st));
+}
+
+wsc_server_stats wst_stats(wst_server *s) {
+  wsc_server_stats st;
+  wst_call(s, read_stats, &st);
+  return st;
+}
+
 void wst_server_stop(wst_server *s) {
   CHECK_OK(wsc_server_stop_threadsafe(s->srv));
   uv_thread_join(&s->thread);

@@ -18,6 +18,9 @@ wsc_server *wst_srv(const wst_server *s);
 /* Runs fn(srv, user_data) on the loop thread and waits for it. */
 void wst_call(wst_server *s, void (*fn)(wsc_server *, void *), void *ud);
 
+/* The server's counters (wsc_server_get_stats), read on its loop thread. */
+wsc_server_stats wst_stats(wst_server *s);
+
 /* Closes the server, waits for the loop to run out of handles, and checks
  * that uv_loop_close() returns 0. */
 void wst_server_stop(wst_server *s);
