@@ -568,6 +568,21 @@ class server {
   uv_loop_t *loop() const { return wsc_server_get_loop(raw()); }
   wsc::sender sender() const { return wsc::sender(st_); }
 
+  // The counters of wschannels/stats.h; on the loop thread (else throws
+  // WSC_ETHREAD: read them in a function given to wsc_server_post).
+  wsc_server_stats stats() const {
+    wsc_server_stats s{};
+    s.struct_size = sizeof s;
+    detail::check(wsc_server_get_stats(raw(), &s), "stats");
+    return s;
+  }
+  wsc_layer_stats layer_stats(const std::string &alias = "default") const {
+    wsc_layer_stats s{};
+    s.struct_size = sizeof s;
+    detail::check(wsc_server_get_layer_stats(raw(), alias.c_str(), &s), "layer_stats");
+    return s;
+  }
+
   // Runs a private loop until the server is closed (e.g. by sender().stop()).
   void run() {
     int rc = wsc_server_run(st_->raw);

@@ -159,6 +159,51 @@ TEST(Server, TypedRoundTripErrorsThrowsAndVoid) {
   wst_close(c, 1000);
 }
 
+TEST(Server, StatsCountWhatClientsDid) {
+  Served s([&](uv_loop_t *loop) {
+    wsc::consumer<> chat("chat");
+    chat.group("lobby");
+    chat.on([](wsc::conn &c, const ChatMessage &m) {
+      c.broadcast(ChatNotification{{"💬 " + m.payload.message, m.payload.room_name}});
+    });
+    return wsc::server(opts(loop), chat);
+  });
+  wst_client *c = wst_open(s.port(), "/ws/chat");
+  wst_send_text(c, "{\"action\":\"chat\",\"payload\":{\"message\":\"hi\"}}");
+  EXPECT_NE(recv(c).find("chat_notification"), std::string::npos);
+  wst_send_text(c, "{\"action\":\"chat\"}");
+  EXPECT_NE(recv(c).find("\"missing\""), std::string::npos);
+  wsc_server_stats st{};
+  wsc_layer_stats ls{};
+  s.call([&] {
+    st = s.server().stats();
+    ls = s.server().layer_stats();
+  });
+  EXPECT_EQ(st.connections, 1u);
+  EXPECT_EQ(st.messages_received, 2u);
+  EXPECT_EQ(st.messages_rejected, 1u);
+  EXPECT_EQ(st.frames_queued, 2u);
+  EXPECT_EQ(ls.sends_taken, 1u);
+  EXPECT_EQ(ls.received, 1u);
+  // Off the loop thread it throws, as every loop-thread call does.
+  try {
+    s.server().stats();
+    ADD_FAILURE() << "stats() off the loop thread did not throw";
+  } catch (const wsc::error &e) {
+    EXPECT_EQ(e.code(), WSC_ETHREAD);
+  }
+  int unknown_alias = 0;
+  s.call([&] {
+    try {
+      s.server().layer_stats("nope");
+    } catch (const wsc::error &e) {
+      unknown_alias = e.code();
+    }
+  });
+  EXPECT_EQ(unknown_alias, WSC_ENOTFOUND);
+  wst_close(c, 1000);
+}
+
 TEST(Server, TypedEventsStateHooksAndSender) {
   std::atomic<int> connects{0}, disconnects{0};
   wsc::consumer<SystemNotify, JobResult> *chat_ptr = nullptr;
