@@ -99,6 +99,27 @@ class LoopLayer {
     });
   }
 
+  // The layer's counters (wschannels/stats.h), read on its thread, with the
+  // sends this module holds back until Redis has room ("sends_waiting").
+  py::dict stats() {
+    wsc_layer_stats st{};
+    size_t held = 0;
+    wait_on_loop([&](finish_fn finish) {
+      st.struct_size = sizeof st;
+      int rc = wsc_layer_get_stats(layer_, &st);
+      held = waiting_.size();
+      finish(rc, "");
+    });
+    py::dict d;
+    d["sends_taken"] = st.sends_taken;
+    d["sends_refused"] = st.sends_refused;
+    d["sends_ok"] = st.sends_ok;
+    d["sends_failed"] = st.sends_failed;
+    d["sends_pending"] = st.sends_pending;
+    d["sends_waiting"] = held;
+    return d;
+  }
+
   // Asynchronous: `cb(status, message)` is called from the loop thread,
   // with the GIL, once the outcome is known.
   void send_async(int kind, std::string target, std::string json, py::function cb) {
@@ -273,6 +294,7 @@ class LayerThread {
   void send_async(int kind, std::string target, std::string json, py::function cb) {
     current().send_async(kind, std::move(target), std::move(json), std::move(cb));
   }
+  py::dict stats() { return current().stats(); }
   void close() {
     if (getpid() == pid_) layer_->close();
     closed_ = true;
@@ -362,6 +384,7 @@ PYBIND11_MODULE(_wschannels, m) {
            "Send; callback(status, message) runs on the layer's thread once the outcome is known.")
       .def("group_sync", &LayerThread::group_sync, py::arg("add"), py::arg("group"),
            py::arg("channel"), "Add (add=True) or remove a channel name to a group.")
+      .def("stats", &LayerThread::stats, "The layer's send counters, as a dict.")
       .def("close", &LayerThread::close, "Close the layer and stop its thread.");
   m.attr("SEND_EVENT") = int(SEND_EVENT);
   m.attr("BROADCAST_EVENT") = int(BROADCAST_EVENT);

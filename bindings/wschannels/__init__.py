@@ -126,6 +126,13 @@ class Layer:
         await asyncio.get_running_loop().run_in_executor(
             None, self.group_discard_sync, group, channel)
 
+    def stats(self):
+        """This process's sends through the layer so far, as a dict:
+        sends_taken (accepted), sends_ok and sends_failed (their outcomes),
+        sends_pending (awaiting Redis's answer), sends_refused (failed at
+        once) and sends_waiting (held back until Redis has room)."""
+        return self._t.stats()
+
     def close(self):
         """Close the layer (also done at exit)."""
         self._t.close()

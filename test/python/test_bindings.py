@@ -348,6 +348,10 @@ def test_errors_are_exceptions(redis):
     layer.send_sync("nobody", {"action": "a"})
     with pytest.raises(wschannels.ChannelFull, match="channel 'nobody' is full"):
         layer.send_sync("nobody", {"action": "a"})
+    # Each of them is counted: the bad name refused at once, the full
+    # channel failed by Redis's answer.
+    assert layer.stats() == {"sends_taken": 3, "sends_ok": 2, "sends_failed": 1,
+                             "sends_refused": 1, "sends_pending": 0, "sends_waiting": 0}
     with pytest.raises(wschannels.UnknownAlias):
         app.consumer("ghost")
     with pytest.raises(wschannels.UnknownAlias):
