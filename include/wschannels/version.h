@@ -6,9 +6,9 @@
 #include "common.h"
 
 #define WSC_VERSION_MAJOR 0
-#define WSC_VERSION_MINOR 5
-#define WSC_VERSION_PATCH 4
-#define WSC_VERSION_STRING "0.5.4"
+#define WSC_VERSION_MINOR 6
+#define WSC_VERSION_PATCH 0
+#define WSC_VERSION_STRING "0.6.0"
 #define WSC_VERSION_HEX \
   ((WSC_VERSION_MAJOR << 16) | (WSC_VERSION_MINOR << 8) | WSC_VERSION_PATCH)
 #define WSC_AT_LEAST_VERSION(x, y, z) \
