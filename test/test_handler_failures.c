@@ -94,12 +94,17 @@ static void test_reason_given_by_the_handler(void) {
   wst_close(c, 1000);
 }
 
-static void test_reason_of_the_library_call_that_failed(void) {
+/* A client's message to `action` fails, and the log line says `why`. */
+static void failure_is_logged_as(const char *action, const char *why) {
   wst_client *c = wst_open(wst_port(srv), "/ws/failing");
-  char *line = fail_action(c, "bad_join");
-  CHECK_CONTAINS(line, "failed: invalid group name 'no spaces allowed'");
+  char *line = fail_action(c, action);
+  CHECK_CONTAINS(line, why);
   free(line);
   wst_close(c, 1000);
+}
+
+static void test_reason_of_the_library_call_that_failed(void) {
+  failure_is_logged_as("bad_join", "failed: invalid group name 'no spaces allowed'");
 }
 
 static void test_no_reason_never_reuses_an_earlier_one(void) {
@@ -113,11 +118,8 @@ static void test_no_reason_never_reuses_an_earlier_one(void) {
 }
 
 static void test_a_library_code_passed_on_is_named(void) {
-  wst_client *c = wst_open(wst_port(srv), "/ws/failing");
-  char *line = fail_action(c, "channel_full");
-  CHECK_CONTAINS(line, "handler for 'channel_full' failed: returned WSC_EFULL (channel full)");
-  free(line);
-  wst_close(c, 1000);
+  failure_is_logged_as("channel_full",
+                       "handler for 'channel_full' failed: returned WSC_EFULL (channel full)");
 }
 
 static void test_event_handler_failure_is_logged_with_its_reason(void) {

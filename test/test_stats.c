@@ -11,6 +11,7 @@
 
 #include "helpers/check.h"
 #include "helpers/server_thread.h"
+#include "helpers/whoami.h"
 #include "helpers/ws_client.h"
 
 static wst_server *srv;
@@ -123,28 +124,16 @@ static void test_layer_refusals_are_counted(void) {
   CHECK_EQ(ls.sends_taken, before.sends_taken);
 }
 
-static int on_whoami(wsc_conn *c, const cJSON *msg, void *ud) {
-  (void)msg, (void)ud;
-  cJSON *p = cJSON_CreateString(wsc_conn_get_channel(c));
-  int rc = wsc_conn_reply(c, "you", p);
-  cJSON_Delete(p);
-  return rc;
-}
-
 /* An event no handler takes is dropped and logged; now it is counted too. */
 static void test_dropped_events_are_counted(void) {
   wst_client *c = wst_open(wst_port(srv), "/ws/talk");
-  wst_send_text(c, "{\"action\":\"whoami\"}");
-  char *reply = wst_recv(c, 5000);
-  cJSON *j = cJSON_Parse(reply);
-  const char *channel = cJSON_GetObjectItem(j, "payload")->valuestring;
+  char *channel = wst_whoami(c);
   wsc_server_stats before = stats();
   CHECK_OK(wsc_server_send_event_threadsafe(wst_srv(srv), NULL, channel,
                                             "{\"action\":\"unheard\"}", 20));
   wsc_server_stats st = STATS_WHEN(events_dropped, before.events_dropped + 1);
   CHECK_EQ(st.events_dropped, before.events_dropped + 1);
-  cJSON_Delete(j);
-  free(reply);
+  free(channel);
   wst_close(c, 1000);
 }
 
@@ -231,7 +220,7 @@ int main(void) {
   CHECK_OK(wsc_consumer_new("talk", &talk));
   CHECK_OK(wsc_consumer_on(talk, "say", on_say, NULL, NULL));
   CHECK_OK(wsc_consumer_on(talk, "fail", on_fail, NULL, NULL));
-  CHECK_OK(wsc_consumer_on(talk, "whoami", on_whoami, NULL, NULL));
+  CHECK_OK(wsc_consumer_on(talk, "whoami", wst_whoami_handler, NULL, NULL));
   CHECK_OK(wsc_consumer_add_group(talk, "all"));
   srv = wst_server_start("{\"routes\":[{\"path\":\"/ws/talk\",\"consumer\":\"talk\"}]}",
                          &talk, 1);
