@@ -43,8 +43,9 @@ typedef struct wsc_server_stats {
   uint64_t messages_rejected; /* answered with an "error" frame instead of
                                  reaching a handler: malformed JSON, no or
                                  unknown action, invalid payload, binary */
-  uint64_t handler_failures;  /* action handlers, event handlers and
-                                 on_connect hooks that returned an error */
+  uint64_t handler_failures;  /* action and event handlers and on_connect
+                                 hooks that returned an error, and
+                                 on_disconnect hooks that recorded one */
   /* What clients were sent. */
   uint64_t frames_queued; /* frames queued to clients: one per recipient of a
                              broadcast, pings included */
