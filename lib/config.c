@@ -554,12 +554,15 @@ static int load_asyncapi(wsc__config *cfg, const cJSON *o, char *err,
 
 static int load_http(wsc__config *cfg, const cJSON *o, char *err,
                      size_t errlen) {
-  static const char *const keys[] = {"static_dir", "index", NULL};
+  static const char *const keys[] = {"static_dir", "index", "metrics", NULL};
   int rc = wsc__cfg_check_keys(o, keys, "http", err, errlen);
   if (!rc) rc = get_string(o, "static_dir", &cfg->static_dir, "http", err, errlen);
   if (!rc) rc = get_string(o, "index", &cfg->static_index, "http", err, errlen);
   if (!rc && strchr(cfg->static_index, '/'))
     rc = fail(err, errlen, WSC_ECONFIG, "http.index: expected a file name");
+  if (!rc) rc = get_string(o, "metrics", &cfg->metrics_path, "http", err, errlen);
+  if (!rc && cfg->metrics_path && cfg->metrics_path[0] != '/')
+    rc = fail(err, errlen, WSC_ECONFIG, "http.metrics: expected a path like \"/metrics\"");
   return rc;
 }
 
@@ -690,6 +693,7 @@ void wsc__config_clear(wsc__config *cfg) {
   wsc__free(cfg->tls_cert);
   wsc__free(cfg->tls_key);
   wsc__free(cfg->static_index);
+  wsc__free(cfg->metrics_path);
   free_strv(cfg->origins, cfg->norigins);
   for (size_t i = 0; i < cfg->nlayers; i++) {
     wsc__free(cfg->layers[i].alias);

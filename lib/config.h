@@ -76,6 +76,7 @@ typedef struct wsc__config {
   char *tls_cert, *tls_key; /* "tls": PEM files; NULL: plain ws:// */
   char *static_dir;   /* "http.static_dir": files served at "/"; NULL: none */
   char *static_index; /* "http.index": for paths ending in "/" */
+  char *metrics_path; /* "http.metrics": the counters for Prometheus; NULL: none */
 } wsc__config;
 
 /* Fill `cfg` from the options struct, then apply opts->config_json on top.

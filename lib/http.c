@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "asyncapi.h"
 #include "message.h"
+#include "metrics.h"
 #include "server.h"
 #include "wschannels/error.h"
 
@@ -161,6 +162,10 @@ int wsc__http_request(wsc_server *srv, struct lws *wsi, wsc__http_session *s,
     rc = schema(srv, wsi, s);
   } else if (rest && (*rest == '\0' || is(rest, "docs"))) {
     rc = page(srv, s);
+  } else if (srv->cfg.metrics_path && strcmp(uri, srv->cfg.metrics_path) == 0) {
+    type = "text/plain; version=0.0.4; charset=utf-8";
+    s->body = wsc__metrics_text(srv, &s->len);
+    rc = s->body ? 0 : -1;
   } else if ((doc = registered(srv, uri))) {
     size_t cap = 0;
     type = doc->type;

@@ -1,8 +1,9 @@
 /* The monitoring counters (wschannels/stats.h) against what real clients do
  * over real sockets: connections opened and closed, handshakes refused,
  * messages received, rejected and failed, frames and bytes sent, layer
- * events dropped; the layer's sends and deliveries; and the struct_size
- * contract with older and newer callers. The limits' counters (slow, idle,
+ * events dropped; the layer's sends and deliveries; the struct_size
+ * contract with older and newer callers; and the same counters served to
+ * Prometheus at the config's http.metrics path. The limits' counters (slow, idle,
  * bad input) are checked where test_limits provokes them. */
 #include <stddef.h>
 #include <string.h>
@@ -177,6 +178,72 @@ static void test_struct_size_contract(void) {
   CHECK_EQ(wsc_server_get_stats(wst_srv(srv), &st), WSC_ETHREAD);
 }
 
+/* The value of the exposition line starting with `series` ("name" or
+ * "name{labels}"), or -1. */
+static long long exposed(const char *text, const char *series) {
+  size_t n = strlen(series);
+  for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+    if (strncmp(line, series, n) == 0 && line[n] == ' ') return atoll(line + n + 1);
+  return -1;
+}
+
+/* Prometheus' text format: every sample follows its # HELP and # TYPE, and
+ * is "name{labels} value". */
+static void check_exposition_format(const char *text) {
+  char last_type[128] = "";
+  int samples = 0;
+  for (const char *line = text; *line;) {
+    const char *end = strchr(line, '\n');
+    CHECK(end); /* every line ends with a newline */
+    char name[128];
+    if (strncmp(line, "# TYPE ", 7) == 0) {
+      CHECK(sscanf(line + 7, "%127s", last_type) == 1);
+      CHECK(strstr(line, " counter\n") == end - 8 || strstr(line, " gauge\n") == end - 6);
+    } else if (strncmp(line, "# HELP ", 7) != 0) {
+      CHECK(sscanf(line, "%127[a-z_]", name) == 1);
+      CHECK_STREQ(name, last_type); /* its TYPE came just before */
+      const char *sp = memchr(line, ' ', (size_t)(end - line));
+      CHECK(sp && strspn(sp + 1, "0123456789") == (size_t)(end - sp - 1));
+      samples++;
+    }
+    line = end + 1;
+  }
+  CHECK(samples >= 20);
+}
+
+static void test_metrics_for_prometheus(void) {
+  wst_client *c = wst_open(wst_port(srv), "/ws/talk");
+  wst_send_text(c, "{\"action\":\"say\",\"payload\":\"hi\"}");
+  wst_expect(c, "{\"action\":\"said\",\"payload\":\"hi\"}");
+  wsc_server_stats st = stats();
+  wsc_layer_stats ls = layer_stats();
+  char *r = wst_http_get(wst_port(srv), "/metrics", NULL);
+  CHECK_EQ(wst_http_status(r), 200);
+  CHECK_CONTAINS(r, "content-type: text/plain; version=0.0.4");
+  const char *body = strstr(r, "\r\n\r\n") + 4;
+  check_exposition_format(body);
+  CHECK_CONTAINS(body, "# TYPE wschannels_connections gauge\n");
+  CHECK_CONTAINS(body, "# TYPE wschannels_messages_received_total counter\n");
+  CHECK_EQ(exposed(body, "wschannels_connections"), 1);
+  CHECK_EQ(exposed(body, "wschannels_connections_opened_total"), st.connections_opened);
+  CHECK_EQ(exposed(body, "wschannels_messages_received_total"), st.messages_received);
+  CHECK_EQ(exposed(body, "wschannels_layer_sends_taken_total{layer=\"default\",driver=\"memory\"}"),
+           ls.sends_taken);
+  CHECK_EQ(exposed(body, "wschannels_layer_received_total{layer=\"default\",driver=\"memory\"}"),
+           ls.received);
+  free(r);
+  wst_close(c, 1000);
+  /* Served only when the config names a path. */
+  wsc_consumer *plain;
+  CHECK_OK(wsc_consumer_new("talk", &plain));
+  wst_server *other = wst_server_start("{\"routes\":[{\"path\":\"/ws/talk\",\"consumer\":\"talk\"}]}",
+                                       &plain, 1);
+  r = wst_http_get(wst_port(other), "/metrics", NULL);
+  CHECK_EQ(wst_http_status(r), 404);
+  free(r);
+  wst_server_stop(other);
+}
+
 static void count_sends(uv_loop_t *loop, wsc_layer *l) {
   for (int i = 0; i < 3; i++)
     CHECK_OK(wsc_layer_broadcast_message(l, "room", "{\"x\":1}", 7, NULL, NULL));
@@ -229,7 +296,8 @@ int main(void) {
   CHECK_OK(wsc_consumer_on(talk, "fail", on_fail, NULL, NULL));
   CHECK_OK(wsc_consumer_on(talk, "whoami", wst_whoami_handler, NULL, NULL));
   CHECK_OK(wsc_consumer_add_group(talk, "all"));
-  srv = wst_server_start("{\"routes\":[{\"path\":\"/ws/talk\",\"consumer\":\"talk\"}]}",
+  srv = wst_server_start("{\"routes\":[{\"path\":\"/ws/talk\",\"consumer\":\"talk\"}],"
+                         "\"http\":{\"metrics\":\"/metrics\"}}",
                          &talk, 1);
   RUN(test_connections_are_counted_as_they_open_and_close);
   RUN(test_refused_handshakes_are_counted);
@@ -237,6 +305,7 @@ int main(void) {
   RUN(test_layer_refusals_are_counted);
   RUN(test_dropped_events_are_counted);
   RUN(test_struct_size_contract);
+  RUN(test_metrics_for_prometheus);
   RUN(test_a_standalone_layer_counts_its_sends);
   wst_server_stop(srv);
   printf("ok\n");

@@ -316,6 +316,17 @@ def test_page_and_status(showcase):
     assert status["mode"] == "redis" and status["redis"] == showcase.redis_url
 
 
+def test_metrics_for_prometheus(showcase):
+    """/metrics: the server's counters, each layer labelled with its driver."""
+    with urllib.request.urlopen(showcase.http + "/metrics", timeout=10) as r:
+        assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+        text = r.read().decode()
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    for alias, driver in [("memory", "memory"), ("chat", "redis_pubsub"), ("queue", "redis")]:
+        assert f'wschannels_layer_sends_failed_total{{layer="{alias}",driver="{driver}"}}' in samples
+    assert int(samples["wschannels_connections_opened_total"]) >= int(samples["wschannels_connections"])
+
+
 def test_showcase_asyncapi_passes_the_official_parser(showcase, tmp_path):
     with urllib.request.urlopen(showcase.http + "/asyncapi/schema/", timeout=10) as r:
         doc = r.read()
