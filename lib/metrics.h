@@ -7,8 +7,8 @@
 
 struct wsc_server;
 
-/* The exposition text (a wsc__ allocation, NUL-terminated, in *out), or
- * NULL out of memory. Runs on the loop thread. */
+/* The exposition text (a wsc__ allocation, NUL-terminated; its length in
+ * *len), or NULL out of memory. Runs on the loop thread. */
 char *wsc__metrics_text(const struct wsc_server *srv, size_t *len);
 
 #endif
