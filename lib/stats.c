@@ -24,8 +24,12 @@ static int copy_out(void *out, const void *full, size_t full_size) {
 }
 
 int wsc__layer_get_stats(const wsc__layer *l, wsc_layer_stats *out) {
-  wsc_layer_stats s = {sizeof s, l->counts.taken, l->counts.refused, l->counts.ok,
-                       l->counts.failed, l->in_flight, l->counts.received};
+  /* A v2 method: a v1 driver's table, as the registry keeps it, has NULL. */
+  int up = l->inst && (l->ops->abi_version < WSC_LAYER_ABI_V2 || !l->ops->backend_up ||
+                       l->ops->backend_up(l->inst));
+  wsc_layer_stats s = {sizeof s,        l->counts.taken, l->counts.refused,
+                       l->counts.ok,    l->counts.failed, l->in_flight,
+                       l->counts.received, (uint64_t)up};
   return copy_out(out, &s, sizeof s);
 }
 

@@ -1,6 +1,8 @@
 /* The layer driver ABI: a driver written against a frozen copy of the v1
- * table registers and serves real clients; bad tables are refused with
- * WSC_EVERSION or WSC_EINVAL. Static asserts pin every v1 field's offset. */
+ * table registers and serves real clients, and reads as up in the layer's
+ * counters; the same driver with v2's backend_up reports its backend through
+ * them; bad tables are refused with WSC_EVERSION or WSC_EINVAL. Static
+ * asserts pin every v1 and v2 field's offset. */
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -41,6 +43,15 @@ SAME_OFFSET(group_discard);
 SAME_OFFSET(group_send);
 SAME_OFFSET(close);
 _Static_assert(WSC_LAYER_ABI_V1 == 0x57530001u, "v1 value is published");
+
+/* ---- v2 as published in 0.6: v1, then backend_up; never edit ---------- */
+typedef struct frozen_v2_ops {
+  frozen_v1_ops v1;
+  int (*backend_up)(void *);
+} frozen_v2_ops;
+_Static_assert(offsetof(frozen_v2_ops, backend_up) == offsetof(wsc_layer_ops, backend_up),
+               "backend_up");
+_Static_assert(WSC_LAYER_ABI_V2 == 0x57530002u, "v2 value is published");
 
 /* ---- "relay": a small third-party driver ------------------------------- */
 enum { MAXCH = 16, MAXQ = 64 };
@@ -185,7 +196,26 @@ static const frozen_v1_ops relay_ops = {
     relay_new_channel, relay_release, relay_send, relay_group_add,
     relay_group_discard, relay_group_send, relay_close};
 
+/* The same driver as v2, its backend's state set by the test. */
+static int relay_backend_is_up = 1;
+static int relay_backend_up(void *inst) {
+  (void)inst;
+  return relay_backend_is_up;
+}
+
 /* ---- tests ------------------------------------------------------------- */
+
+static void read_layer_stats(wsc_server *s, void *ud) {
+  wsc_layer_stats *st = ud;
+  st->struct_size = sizeof *st;
+  CHECK_OK(wsc_server_get_layer_stats(s, NULL, st));
+}
+
+static wsc_layer_stats layer_stats(wst_server *srv) {
+  wsc_layer_stats st;
+  wst_call(srv, read_layer_stats, &st);
+  return st;
+}
 
 static int on_say(wsc_conn *c, const cJSON *msg, void *ud) {
   (void)ud;
@@ -208,8 +238,34 @@ static void test_v1_driver_serves_clients(void) {
   wst_send_text(a, "{\"action\":\"say\",\"payload\":{\"action\":\"said\",\"payload\":1}}");
   wst_expect(a, "{\"action\":\"said\",\"payload\":1}");
   wst_expect(b, "{\"action\":\"said\",\"payload\":1}");
+  /* The core counts its sends; without backend_up it reads as up. */
+  wsc_layer_stats ls = layer_stats(srv);
+  CHECK_EQ(ls.sends_taken, 1);
+  CHECK_EQ(ls.sends_ok, 1);
+  CHECK_EQ(ls.received, 1);
+  CHECK_EQ(ls.backend_up, 1);
   wst_close(a, 1000);
   wst_close(b, 1000);
+  wst_server_stop(srv);
+}
+
+static void test_v2_driver_reports_its_backend(void) {
+  frozen_v2_ops t = {relay_ops, relay_backend_up};
+  t.v1.struct_size = sizeof t;
+  t.v1.abi_version = WSC_LAYER_ABI_V2;
+  t.v1.name = "relay2";
+  char err[WSC_ERRBUF_SIZE];
+  CHECK_OK(wsc_layer_register((const wsc_layer_ops *)&t, err, sizeof err));
+  wsc_consumer *c;
+  CHECK_OK(wsc_consumer_new("chat", &c));
+  wst_server *srv = wst_server_start(
+      "{\"layers\":{\"default\":{\"driver\":\"relay2\"}},"
+      "\"routes\":[{\"path\":\"/ws\",\"consumer\":\"chat\"}]}", &c, 1);
+  CHECK_EQ(layer_stats(srv).backend_up, 1);
+  relay_backend_is_up = 0;
+  CHECK_EQ(layer_stats(srv).backend_up, 0);
+  relay_backend_is_up = 1;
+  CHECK_EQ(layer_stats(srv).backend_up, 1);
   wst_server_stop(srv);
 }
 
@@ -255,6 +311,7 @@ static void test_driver_config_errors_reach_the_caller(void) {
 
 int main(void) {
   RUN(test_v1_driver_serves_clients);
+  RUN(test_v2_driver_reports_its_backend);
   RUN(test_bad_tables_are_refused);
   RUN(test_driver_config_errors_reach_the_caller);
   return 0;

@@ -114,6 +114,22 @@ static void burst_through_a_long_hang(uv_loop_t *loop, wsc_layer *l, wst_client 
 
 static void on_layer_closed(void *ud) { *(int *)ud = 1; }
 
+static wsc_layer_stats stats_of(const wsc_layer *l) {
+  wsc_layer_stats st = {.struct_size = sizeof st};
+  CHECK_OK(wsc_layer_get_stats(l, &st));
+  return st;
+}
+
+/* Runs the loop until the layer reports its backend up (both of its
+ * connections answer), or `ms` have passed. */
+static int backend_comes_up(uv_loop_t *loop, const wsc_layer *l, int ms) {
+  for (int t = 0; t < ms && !stats_of(l).backend_up; t += 10) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    uv_sleep(10);
+  }
+  return stats_of(l).backend_up == 1;
+}
+
 /* A cron job in C: sends, closes at once, runs the loop to the end. What
  * the layer took is carried out before it closes (each callback says so,
  * and one sent without a callback arrives too); what comes after the close
@@ -254,11 +270,18 @@ static void run_driver(const char *driver) {
                                      on_result, &h));
   CHECK(until(&loop, l, 10000, WSC_ELAYER, "is unreachable (no answer in 2 s; reconnecting)"));
   CHECK_EQ(h.calls, 0);
+  /* The counters say so too: down, the held send pending, the refused
+   * ones refused. */
+  wsc_layer_stats st = stats_of(l);
+  CHECK_EQ(st.backend_up, 0);
+  CHECK(st.sends_pending >= 1);
+  CHECK(st.sends_refused >= 1);
   wst_redis_signal(redis, SIGCONT);
   wait_outcome(&loop, &h);
   CHECK_EQ(h.status, 0);
   wst_expect(c, "{\"action\":\"told\",\"payload\":\"held\"}");
   CHECK(until(&loop, l, 15000, 0, NULL));
+  CHECK(backend_comes_up(&loop, l, 5000));
   burst_through_a_long_hang(&loop, l, c);
 
   /* Redis down: a clear, immediate error naming the URL and why (after a
@@ -272,6 +295,7 @@ static void run_driver(const char *driver) {
            WSC_ELAYER);
   CHECK_CONTAINS(wsc_layer_errmsg(l), "is unreachable (Connection refused; reconnecting)");
   CHECK_CONTAINS(wsc_layer_errmsg(l), wst_redis_url(redis));
+  CHECK_EQ(stats_of(l).backend_up, 0);
   /* Something takes connections on Redis' port and never answers (a hung
    * Redis, a half-dead proxy): down too, with that reason, not connected. */
   int silent = silent_listener(wst_redis_port(redis));
@@ -279,6 +303,9 @@ static void run_driver(const char *driver) {
   close(silent);
   wst_redis_restart(redis);
   CHECK(until(&loop, l, 15000, 0, NULL)); /* back, within the backoff */
+  CHECK(backend_comes_up(&loop, l, 5000));
+  st = stats_of(l);
+  CHECK_EQ(st.sends_taken, st.sends_ok + st.sends_failed + st.sends_pending);
 
   CHECK_OK(wsc_layer_close(l, NULL, NULL));
   uv_run(&loop, UV_RUN_DEFAULT);

@@ -19,7 +19,8 @@ WSC_BEGIN_DECLS
 
 #define WSC_LAYER_ABI_MAGIC 0x57530000u /* "WS" in the upper half */
 #define WSC_LAYER_ABI_V1 (WSC_LAYER_ABI_MAGIC | 1u)
-#define WSC_LAYER_ABI WSC_LAYER_ABI_V1 /* the version these headers define */
+#define WSC_LAYER_ABI_V2 (WSC_LAYER_ABI_MAGIC | 2u) /* 0.6: backend_up */
+#define WSC_LAYER_ABI WSC_LAYER_ABI_V2 /* the version these headers define */
 
 /* Longest channel or group name, as in Django Channels (length < 100). */
 #define WSC_NAME_MAX 99
@@ -80,7 +81,13 @@ typedef struct wsc_layer_ops {
    * `done` of every send still under way is called with WSC_ECLOSED (from
    * inside close is allowed). */
   void (*close)(void *inst, void (*done)(void *arg), void *arg);
-  /* --- v2 and later: append below this line only --- */
+  /* --- v2 (0.6); optional, NULL is allowed --- */
+  /* Whether the backend can be reached now: 1 (connected and answering),
+   * 0 (down, reconnecting, or not answering: sends are refused or wait).
+   * For monitoring (wsc_layer_stats.backend_up); NULL, as for a v1 driver,
+   * reads as 1. */
+  int (*backend_up)(void *inst);
+  /* --- v3 and later: append below this line only --- */
 } wsc_layer_ops;
 
 /* Register a driver so configs can name it by `ops->name`.

@@ -75,6 +75,9 @@ typedef struct wsc_layer_stats {
   uint64_t received;      /* messages the layer brought to this process's
                              connections (one per message, whatever the
                              number of recipients) */
+  uint64_t backend_up;    /* now: 1 while the backend (Redis) can be
+                             reached, 0 while it cannot (sends are refused
+                             or wait); always 1 for the in-memory layer */
 } wsc_layer_stats;
 
 /* Fills `out` (set out->struct_size first). Returns 0; WSC_EINVAL (NULL, or

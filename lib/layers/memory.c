@@ -554,8 +554,9 @@ static void mem_close(void *inst, void (*done)(void *), void *arg) {
 }
 
 const wsc_layer_ops wsc__memory_layer_ops = {
-    sizeof(wsc_layer_ops), WSC_LAYER_ABI_V1, "memory",
+    sizeof(wsc_layer_ops), WSC_LAYER_ABI_V2, "memory",
     mem_create,            mem_new_channel,  mem_release_channel,
     mem_send,              mem_group_add,    mem_group_discard,
     mem_group_send,        mem_close,
+    NULL, /* backend_up: in-process, always */
 };

@@ -200,6 +200,14 @@ static int publishing_blocked(const ps_layer *l) {
          wsc__redis_conn_suspected(&l->pub) || wsc__redis_conn_suspected(&l->sub);
 }
 
+/* Up while both connections answer (a publish can reach this process's own
+ * members). */
+static int ps_backend_up(void *inst) {
+  const ps_layer *l = inst;
+  return l->pub.ready && l->sub.ready && !wsc__redis_conn_suspected(&l->pub) &&
+         !wsc__redis_conn_suspected(&l->sub);
+}
+
 static void fail_held(held_publish *h, const ps_layer *l) {
   char why[640];
   snprintf(why, sizeof why, "not published: Redis at %s did not take it within %d s",
@@ -408,8 +416,8 @@ static void ps_close(void *inst, void (*done)(void *), void *arg) {
 }
 
 const wsc_layer_ops wsc__redis_pubsub_layer_ops = {
-    sizeof(wsc_layer_ops), WSC_LAYER_ABI_V1, "redis_pubsub",
+    sizeof(wsc_layer_ops), WSC_LAYER_ABI_V2, "redis_pubsub",
     ps_create,             wsc__redis_new_channel_op, wsc__redis_release_op,
     ps_send,               ps_group_add,     ps_group_discard,
-    ps_group_send,         ps_close,
+    ps_group_send,         ps_close,         ps_backend_up,
 };

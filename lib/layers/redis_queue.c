@@ -571,6 +571,13 @@ static void handle_closed(void *arg) {
 
 static void timer_closed(uv_handle_t *h) { handle_closed(h->data); }
 
+/* Up while both connections answer (sends go out, and the stream is read). */
+static int q_backend_up(void *inst) {
+  const q_layer *l = inst;
+  return l->cmd.ready && l->rx.ready && !wsc__redis_conn_suspected(&l->cmd) &&
+         !wsc__redis_conn_suspected(&l->rx);
+}
+
 static void q_close(void *inst, void (*done)(void *), void *arg) {
   q_layer *l = inst;
   l->done = done;
@@ -582,8 +589,8 @@ static void q_close(void *inst, void (*done)(void *), void *arg) {
 }
 
 const wsc_layer_ops wsc__redis_queue_layer_ops = {
-    sizeof(wsc_layer_ops), WSC_LAYER_ABI_V1, "redis",
+    sizeof(wsc_layer_ops), WSC_LAYER_ABI_V2, "redis",
     q_create,              wsc__redis_new_channel_op, wsc__redis_release_op,
     q_send,                q_group_add,      q_group_discard,
-    q_group_send,          q_close,
+    q_group_send,          q_close,          q_backend_up,
 };

@@ -351,7 +351,8 @@ def test_errors_are_exceptions(redis):
     # Each of them is counted: the bad name refused at once, the full
     # channel failed by Redis's answer.
     assert layer.stats() == {"sends_taken": 3, "sends_ok": 2, "sends_failed": 1,
-                             "sends_refused": 1, "sends_pending": 0, "sends_waiting": 0}
+                             "sends_refused": 1, "sends_pending": 0, "sends_waiting": 0,
+                             "backend_up": True}
     with pytest.raises(wschannels.UnknownAlias):
         app.consumer("ghost")
     with pytest.raises(wschannels.UnknownAlias):
@@ -369,6 +370,7 @@ def test_errors_are_exceptions(redis):
         while time.time() < deadline:
             layer.send_sync("nobody2", {"action": "a"})
             time.sleep(0.05)
+    assert layer.stats()["backend_up"] is False
     app.close()
     with pytest.raises(wschannels.LayerClosed):
         layer.send_sync("x", {"action": "a"})
