@@ -117,6 +117,7 @@ class LoopLayer {
     d["sends_failed"] = st.sends_failed;
     d["sends_pending"] = st.sends_pending;
     d["sends_waiting"] = held;
+    d["dropped"] = st.dropped;
     d["backend_up"] = st.backend_up != 0;
     return d;
   }

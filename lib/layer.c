@@ -1,6 +1,7 @@
 #include "layer.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,10 @@ static void host_deliver(void *host_data, void *const *receivers, size_t n,
   if (l->closing) return;
   l->counts.received++;
   l->deliver(l, receivers, n, msg, len);
+}
+
+static void host_dropped(void *host_data, size_t n) {
+  ((wsc__layer *)host_data)->counts.dropped += n;
 }
 
 static void host_set_error(void *host_data, const char *msg) {
@@ -55,6 +60,7 @@ int wsc__layer_open(wsc__layer *l, const wsc__layer_cfg *cfg, uv_loop_t *loop,
   l->host.deliver = host_deliver;
   l->host.log = host_log;
   l->host.set_error = host_set_error;
+  l->host.dropped = host_dropped;
   int rc = l->ops->create(&l->host, cfg->options, &l->inst, err, errlen);
   if (rc) {
     wsc__free(l->alias);
@@ -180,6 +186,11 @@ void wsc__host_logf(const wsc_layer_host *host, wsc_log_level lvl,
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   host->log(host->host_data, lvl, buf);
+}
+
+void wsc__host_dropped(const wsc_layer_host *host, size_t n) {
+  if (n && host->struct_size > offsetof(wsc_layer_host, dropped) && host->dropped)
+    host->dropped(host->host_data, n);
 }
 
 void wsc__layer_log_failure(void *arg, int status, const char *errmsg) {

@@ -57,6 +57,10 @@ int wsc__layer_group_discard(wsc__layer *l, const char *group,
 void wsc__host_logf(const wsc_layer_host *host, wsc_log_level lvl,
                     const char *fmt, ...) WSC__PRINTF(3, 4);
 
+/* Counts `n` messages a driver dropped, through a host that knows how
+ * (drivers' helper). */
+void wsc__host_dropped(const wsc_layer_host *host, size_t n);
+
 /* A wsc_layer_done_fn for sends nobody waits on: logs a failure at WARN
  * (arg is the wsc__layer); a send cut short by closing is not logged. */
 void wsc__layer_log_failure(void *arg, int status, const char *errmsg);

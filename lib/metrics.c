@@ -67,6 +67,7 @@ static const metric layer_metrics[] = {
     LAYER(sends_failed, 0, "Accepted sends that failed later."),
     LAYER(sends_pending, 1, "Accepted sends not answered yet."),
     LAYER(received, 0, "Messages the layer brought to this process."),
+    LAYER(dropped, 0, "Messages the driver dropped after taking them (logged)."),
     LAYER(backend_up, 1, "1 while the layer's backend (Redis) can be reached, else 0."),
 };
 

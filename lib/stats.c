@@ -29,7 +29,7 @@ int wsc__layer_get_stats(const wsc__layer *l, wsc_layer_stats *out) {
                        l->ops->backend_up(l->inst));
   wsc_layer_stats s = {sizeof s,        l->counts.taken, l->counts.refused,
                        l->counts.ok,    l->counts.failed, l->in_flight,
-                       l->counts.received, (uint64_t)up};
+                       l->counts.received, l->counts.dropped, (uint64_t)up};
   return copy_out(out, &s, sizeof s);
 }
 

@@ -16,7 +16,7 @@ typedef struct wsc__server_counters {
 } wsc__server_counters;
 
 typedef struct wsc__layer_counters {
-  uint64_t taken, refused, ok, failed, received;
+  uint64_t taken, refused, ok, failed, received, dropped;
 } wsc__layer_counters;
 
 /* A layer's counters into `out` (see wsc_layer_get_stats). */

@@ -258,6 +258,15 @@ static void run_driver(const char *driver) {
     CHECK_EQ(f[0].status, 0);
     CHECK_EQ(f[2].status, WSC_EFULL);
     CHECK_CONTAINS(f[2].msg, "channel 'nobody' is full");
+    /* A group send reaches its other members and skips the full one, as
+     * channels_redis does; the skip is logged and counted as dropped. */
+    uint64_t dropped = stats_of(l).dropped;
+    CHECK_OK(wsc_layer_group_add(l, "with_nobody", "nobody"));
+    outcome g = {0, 0, ""};
+    CHECK_OK(wsc_layer_broadcast_event(l, "with_nobody", S("{\"action\":\"x\"}"), on_result, &g));
+    wait_outcome(&loop, &g);
+    CHECK_EQ(g.status, 0);
+    CHECK_EQ(stats_of(l).dropped, dropped + 1);
   }
   /* Redis hangs (stopped: the kernel still takes what is sent). Once Redis
    * owes an answer for reply_timeout, later sends are refused at once,

@@ -133,6 +133,23 @@ static void test_layer_refusals_are_counted(void) {
 }
 
 /* An event no handler takes is dropped and logged; now it is counted too. */
+static void group_send_past_a_full_member(wsc_server *s, void *ud) {
+  (void)ud;
+  CHECK_OK(wsc_server_group_add(s, NULL, "with_unread", "unread"));
+  for (int i = 0; i < 3; i++) /* capacity 2 */
+    CHECK_OK(wsc_server_broadcast_message(s, NULL, "with_unread", "{\"a\":1}", 7));
+}
+
+/* The layer's own drops (a full member skipped) are logged and counted. */
+static void test_a_full_group_member_is_counted_as_dropped(void) {
+  wsc_layer_stats before = layer_stats();
+  wst_call(srv, group_send_past_a_full_member, NULL);
+  wsc_layer_stats ls = layer_stats();
+  CHECK_EQ(ls.dropped - before.dropped, 1);
+  CHECK_EQ(ls.sends_taken - before.sends_taken, 3);
+  CHECK_EQ(ls.sends_refused, before.sends_refused);
+}
+
 static void test_dropped_events_are_counted(void) {
   wst_client *c = wst_open(wst_port(srv), "/ws/talk");
   char *channel = wst_whoami(c);
@@ -296,7 +313,8 @@ int main(void) {
   CHECK_OK(wsc_consumer_on(talk, "fail", on_fail, NULL, NULL));
   CHECK_OK(wsc_consumer_on(talk, "whoami", wst_whoami_handler, NULL, NULL));
   CHECK_OK(wsc_consumer_add_group(talk, "all"));
-  srv = wst_server_start("{\"routes\":[{\"path\":\"/ws/talk\",\"consumer\":\"talk\"}],"
+  srv = wst_server_start("{\"layers\":{\"default\":{\"driver\":\"memory\",\"capacity\":2}},"
+                         "\"routes\":[{\"path\":\"/ws/talk\",\"consumer\":\"talk\"}],"
                          "\"http\":{\"metrics\":\"/metrics\"}}",
                          &talk, 1);
   RUN(test_connections_are_counted_as_they_open_and_close);
@@ -304,6 +322,7 @@ int main(void) {
   RUN(test_messages_in_and_frames_out);
   RUN(test_layer_refusals_are_counted);
   RUN(test_dropped_events_are_counted);
+  RUN(test_a_full_group_member_is_counted_as_dropped);
   RUN(test_struct_size_contract);
   RUN(test_metrics_for_prometheus);
   RUN(test_a_standalone_layer_counts_its_sends);

@@ -130,7 +130,8 @@ class Layer:
         """This process's sends through the layer so far, as a dict:
         sends_taken (accepted), sends_ok and sends_failed (their outcomes),
         sends_pending (awaiting Redis's answer), sends_refused (failed at
-        once), sends_waiting (held back until Redis has room) and
+        once), sends_waiting (held back until Redis has room), dropped
+        (group sends not queued for a member whose queue was full) and
         backend_up (whether Redis can be reached now)."""
         return self._t.stats()
 

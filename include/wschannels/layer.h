@@ -39,6 +39,11 @@ typedef struct wsc_layer_host {
   /* Explain, in words for the caller, the error the current op is about to
    * return (e.g. which URL is unreachable). Optional to use. */
   void (*set_error)(void *host_data, const char *msg);
+  /* 0.6 (present when struct_size covers it): count `n` messages the
+   * driver dropped after taking them (a group member's queue full, expired
+   * before this process read them, out of memory), for
+   * wsc_layer_stats.dropped. Log why as well; this only counts. */
+  void (*dropped)(void *host_data, size_t n);
 } wsc_layer_host;
 
 /* The final outcome of a send or group_send that a driver accepted:

@@ -75,6 +75,11 @@ typedef struct wsc_layer_stats {
   uint64_t received;      /* messages the layer brought to this process's
                              connections (one per message, whatever the
                              number of recipients) */
+  uint64_t dropped;       /* messages the driver dropped after taking
+                             them, and logged: not queued for a group
+                             member whose queue was full, expired before
+                             this process read them (queue layer), out of
+                             memory */
   uint64_t backend_up;    /* now: 1 while the backend (Redis) can be
                              reached, 0 while it cannot (sends are refused
                              or wait); always 1 for the in-memory layer */

@@ -213,6 +213,7 @@ static void drain(uv_check_t *h) {
                               sizeof *l->scratch)) {
       wsc__host_logf(l->host, WSC_LOG_ERROR, "out of memory: dropped a message for %zu "
             "channel(s)", it->n);
+      wsc__host_dropped(l->host, 1);
       expired = 1;
     }
     for (size_t i = 0; i < it->n; i++) {
@@ -222,9 +223,11 @@ static void drain(uv_check_t *h) {
         l->scratch[nr++] = c->receiver; /* a live receiver keeps c alive */
         continue;
       }
-      if (!expired && !c->released && chan_backlog_push(c, it->msg))
+      if (!expired && !c->released && chan_backlog_push(c, it->msg)) {
         wsc__host_logf(l->host, WSC_LOG_ERROR, "out of memory: dropped a message for "
               "channel '%s'", c->name);
+        wsc__host_dropped(l->host, 1);
+      }
       chan_maybe_free(l, c);
     }
     if (nr)
@@ -478,11 +481,13 @@ static int mem_group_send(void *inst, const char *group, const char *msg,
   }
   g->n = w;
   g->left = 0;
-  if (full)
+  if (full) {
     wsc__host_logf(l->host, WSC_LOG_WARN,
           "group_send to '%s': %zu member channel(s) full (capacity %lu); "
           "the message was not queued for them",
           group, full, l->capacity);
+    wsc__host_dropped(l->host, full);
+  }
   if (!n) {
     msg_unref(m);
     wsc__free(targets);

@@ -117,6 +117,7 @@ void wsc__redis_deliver_all(wsc__redis_base *b, void *const *recv, size_t n,
   if (wsc__grow((void **)&b->scratch, &b->scratch_cap, n, sizeof *b->scratch)) {
     wsc__host_logf(b->host, WSC_LOG_ERROR, "out of memory: dropped a message for "
                     "%zu connection(s)", n);
+    wsc__host_dropped(b->host, 1);
     return;
   }
   memcpy(b->scratch, recv, n * sizeof *recv);

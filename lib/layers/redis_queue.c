@@ -224,10 +224,12 @@ static void on_entries(redisAsyncContext *ac, void *r, void *pd) {
       else if (t && m)
         wsc__redis_deliver(&l->b, t->str, t->len, m->str, m->len);
     }
-    if (expired)
+    if (expired) {
       wsc__host_logf(l->b.host, WSC_LOG_WARN,
                       "dropped %zu message(s) older than the expiry (%lu s) "
                       "on receipt", expired, l->expiry_ms / 1000);
+      wsc__host_dropped(l->b.host, expired);
+    }
     if (argv && lens && n) { /* delivered: remove them from Redis */
       argv[0] = "XDEL";
       lens[0] = 4;
@@ -448,10 +450,12 @@ static void group_send_reply(redisAsyncContext *ac, void *r, void *pd) {
     wsc__host_logf(op->b->host, WSC_LOG_INFO,
                     "%s: %lld process(es) no longer alive left the group",
                     op->what, gone);
-  if (full > 0)
+  if (full > 0) {
     wsc__host_logf(op->b->host, WSC_LOG_WARN,
                     "%s: %lld member process queue(s) full; the message was "
                     "not queued for them", op->what, full);
+    wsc__host_dropped(op->b->host, (size_t)full);
+  }
   if (foreign > 0)
     wsc__host_logf(op->b->host, WSC_LOG_WARN,
                     "%s: %lld member(s) whose key is not a stream (another "

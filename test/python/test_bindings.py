@@ -352,7 +352,7 @@ def test_errors_are_exceptions(redis):
     # channel failed by Redis's answer.
     assert layer.stats() == {"sends_taken": 3, "sends_ok": 2, "sends_failed": 1,
                              "sends_refused": 1, "sends_pending": 0, "sends_waiting": 0,
-                             "backend_up": True}
+                             "dropped": 0, "backend_up": True}
     with pytest.raises(wschannels.UnknownAlias):
         app.consumer("ghost")
     with pytest.raises(wschannels.UnknownAlias):
