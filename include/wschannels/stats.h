@@ -59,9 +59,9 @@ typedef struct wsc_server_stats {
 } wsc_server_stats;
 
 /* A channel layer's traffic, for a server's layer alias or a standalone
- * layer (sender.h). Sends counts sends and group sends of events and
- * messages; every taken send ends in exactly one of ok and failed, and
- * is pending until then. */
+ * layer (sender.h). The sends counted are sends and group sends, of events
+ * and of messages; every taken send ends in exactly one of ok and failed,
+ * and is pending until then. */
 typedef struct wsc_layer_stats {
   size_t struct_size;
   uint64_t sends_taken;   /* accepted by the layer (the call returned 0) */
