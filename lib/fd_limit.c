@@ -1,5 +1,6 @@
 #include "fd_limit.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -23,4 +24,87 @@ int wsc__fd_limit_refuse(int fd, wsc__logger *log) {
            "connections away with 503 until some close",
            (unsigned long long)rl.rlim_cur, fd);
   return 1;
+}
+
+/* Failed accepts on this thread (each server's loop runs on one thread),
+ * and why the last one failed. */
+static _Thread_local unsigned accept_failures;
+static _Thread_local char accept_error[96];
+static _Thread_local uint64_t checked_at; /* a server's last check here */
+
+int wsc__fd_limit_accept_failed(const char *what) {
+  int err;
+  accept_failures++;
+  if (sscanf(what, "accept: errno %d", &err) == 1)
+    snprintf(accept_error, sizeof accept_error, "%s", strerror(err));
+  else
+    snprintf(accept_error, sizeof accept_error, "%.*s", (int)strcspn(what, "\r\n"), what);
+  return checked_at && uv_hrtime() - checked_at < 1000000000u;
+}
+
+void wsc__listener_rest_init(wsc__listener_rest *r, uv_loop_t *loop, int port) {
+  memset(r, 0, sizeof *r);
+  r->loop = loop;
+  r->port = port;
+  r->seen = accept_failures;
+  uv_timer_init(loop, &r->timer);
+  r->timer.data = r;
+}
+
+static int port_of(int fd) {
+  struct sockaddr_storage a;
+  socklen_t len = sizeof a;
+  if (getsockname(fd, (struct sockaddr *)&a, &len) != 0) return -1;
+  if (a.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&a)->sin_port);
+  if (a.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+  return -1;
+}
+
+/* lws's poll handle for the socket listening on our port: lws keeps it to
+ * itself, but it is a handle of our loop like any other. */
+static void match_listener(uv_handle_t *h, void *arg) {
+  wsc__listener_rest *r = arg;
+  uv_os_fd_t fd;
+  int listening = 0;
+  socklen_t len = sizeof listening;
+  if (r->poll || h->type != UV_POLL || uv_is_closing(h) || uv_fileno(h, &fd) != 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
+      port_of(fd) != r->port)
+    return;
+  r->poll = (uv_poll_t *)h;
+}
+
+static void on_rested(uv_timer_t *t) {
+  wsc__listener_rest *r = t->data;
+  r->resting = 0;
+  uv_poll_start(r->poll, UV_READABLE, r->poll->poll_cb);
+}
+
+void wsc__listener_rest_check(wsc__listener_rest *r, wsc__logger *log) {
+  checked_at = uv_hrtime();
+  int failed = r->seen != accept_failures;
+  r->seen = accept_failures;
+  if (!failed) {
+    if (!r->resting) r->failing = 0;
+    return;
+  }
+  if (r->resting) return;
+  if (!r->poll) uv_walk(r->loop, match_listener, r);
+  if (!r->poll) return;
+  uv_poll_stop(r->poll);
+  r->resting = 1;
+  uv_timer_start(&r->timer, on_rested, WSC__ACCEPT_REST_MS, 0);
+  if (!r->failing)
+    wsc__log(log, WSC_LOG_ERROR, "server",
+             "cannot accept connections (%s: no file descriptor free, the "
+             "process's or the system's limit?); trying again every %d ms",
+             accept_error, WSC__ACCEPT_REST_MS);
+  r->failing = 1;
+}
+
+void wsc__listener_rest_close(wsc__listener_rest *r, uv_close_cb done, void *done_data) {
+  uv_timer_stop(&r->timer);
+  r->resting = 0;
+  r->timer.data = done_data;
+  uv_close((uv_handle_t *)&r->timer, done);
 }

@@ -8,6 +8,8 @@
 
 #include <libwebsockets.h>
 
+#include "fd_limit.h"
+
 static wsc__logger default_logger = {wsc_log_stderr, WSC_LOG_ERROR, NULL, {{0}}};
 
 void wsc_set_default_logger(wsc_log_fn fn, wsc_log_level max_level,
@@ -105,6 +107,9 @@ static wsc__logger lws_budget;
 static const char lws_levels[WSC_LOG_DEBUG + 1]; /* the budgets' keys */
 
 static void lws_emit(int lws_level, const char *line) {
+  const char *accept = (lws_level & LLL_ERR) ? strstr(line, "accept: ") : NULL;
+  /* A server logs it, once, with what it does about it. */
+  if (accept && wsc__fd_limit_accept_failed(accept)) return;
   wsc_log_level level = (lws_level & LLL_ERR)    ? WSC_LOG_ERROR
                         : (lws_level & LLL_WARN) ? WSC_LOG_WARN
                                                  : WSC_LOG_INFO;

@@ -137,6 +137,7 @@ static int flush_should_wait(wsc_server *srv) {
  * current round of writes to end before its own round begins. */
 static void on_flush(uv_check_t *h) {
   wsc_server *srv = h->data;
+  wsc__listener_rest_check(&srv->rest, &srv->log);
   if (flush_should_wait(srv)) return; /* the kick stays on: no blocking */
   uint64_t until = uv_hrtime() + WSC__FLUSH_SLICE_NS;
   unsigned n = 0;
@@ -589,6 +590,7 @@ static void close_tick(uv_timer_t *t) {
       srv->close_stage = 1;
       /* fall through */
     case 1:
+      wsc__listener_rest_close(&srv->rest, on_handle_closed, srv); /* lws frees its poll */
       if (srv->ctx) lws_context_destroy(srv->ctx);
       for (size_t i = 0; i < srv->nlayers; i++) {
         srv->layers_open++;
@@ -741,7 +743,8 @@ static int init_handles(wsc_server *srv) {
   uv_timer_init(srv->loop, &srv->reflush);
   srv->flush_check.data = srv->flush_kick.data = srv->close_timer.data = srv;
   srv->reflush.data = srv;
-  srv->handles_open = 5;
+  wsc__listener_rest_init(&srv->rest, srv->loop, 0); /* the port is known later */
+  srv->handles_open = 6;
   uv_check_start(&srv->flush_check, on_flush);
   return 0;
 }
@@ -791,6 +794,7 @@ int wsc_server_new(const wsc_server_options *opts, wsc_server **out,
     if (!rc) srv->nlayers = i + 1;
   }
   if (!rc) rc = start_lws(srv, err, errlen);
+  srv->rest.port = srv->port;
   if (rc) {
     /* Handles exist: unwind through the close sequence, on the loop. The
      * caller keeps its consumers. */

@@ -8,6 +8,7 @@
 #include <libwebsockets.h>
 
 #include "config.h"
+#include "fd_limit.h"
 #include "conn.h"
 #include "inbox.h"
 #include "keepalive.h"
@@ -67,6 +68,7 @@ struct wsc_server {
   size_t nbusy_readers;
   uint64_t turn, defer_since;
   uv_timer_t reflush;   /* re-flushes connections lws left frames on */
+  wsc__listener_rest rest; /* the listener, rested after failed accepts */
   unsigned char *scratch;
   size_t scratch_cap;
   wsc__frame *completion[WSC__NCOMPLETIONS]; /* shared completion frames */
