@@ -30,7 +30,7 @@ int wsc__fd_limit_refuse(int fd, wsc__logger *log) {
  * and why the last one failed. */
 static _Thread_local unsigned accept_failures;
 static _Thread_local char accept_error[96];
-static _Thread_local uint64_t checked_at; /* a server's last check here */
+static _Thread_local int server_here; /* a server's loop has run here */
 
 int wsc__fd_limit_accept_failed(const char *what) {
   int err;
@@ -39,7 +39,7 @@ int wsc__fd_limit_accept_failed(const char *what) {
     snprintf(accept_error, sizeof accept_error, "%s", strerror(err));
   else
     snprintf(accept_error, sizeof accept_error, "%.*s", (int)strcspn(what, "\r\n"), what);
-  return checked_at && uv_hrtime() - checked_at < 1000000000u;
+  return server_here;
 }
 
 void wsc__listener_rest_init(wsc__listener_rest *r, uv_loop_t *loop, int port) {
@@ -81,7 +81,7 @@ static void on_rested(uv_timer_t *t) {
 }
 
 void wsc__listener_rest_check(wsc__listener_rest *r, wsc__logger *log) {
-  checked_at = uv_hrtime();
+  server_here = 1;
   int failed = r->seen != accept_failures;
   r->seen = accept_failures;
   if (!failed) {
