@@ -205,18 +205,6 @@ static int relay_backend_up(void *inst) {
 
 /* ---- tests ------------------------------------------------------------- */
 
-static void read_layer_stats(wsc_server *s, void *ud) {
-  wsc_layer_stats *st = ud;
-  st->struct_size = sizeof *st;
-  CHECK_OK(wsc_server_get_layer_stats(s, NULL, st));
-}
-
-static wsc_layer_stats layer_stats(wst_server *srv) {
-  wsc_layer_stats st;
-  wst_call(srv, read_layer_stats, &st);
-  return st;
-}
-
 static int on_say(wsc_conn *c, const cJSON *msg, void *ud) {
   (void)ud;
   return wsc_conn_broadcast_json(c, cJSON_GetObjectItem(msg, "payload"), NULL, 0, 0);
@@ -239,7 +227,7 @@ static void test_v1_driver_serves_clients(void) {
   wst_expect(a, "{\"action\":\"said\",\"payload\":1}");
   wst_expect(b, "{\"action\":\"said\",\"payload\":1}");
   /* The core counts its sends; without backend_up it reads as up. */
-  wsc_layer_stats ls = layer_stats(srv);
+  wsc_layer_stats ls = wst_layer_stats(srv);
   CHECK_EQ(ls.sends_taken, 1);
   CHECK_EQ(ls.sends_ok, 1);
   CHECK_EQ(ls.received, 1);
@@ -261,11 +249,11 @@ static void test_v2_driver_reports_its_backend(void) {
   wst_server *srv = wst_server_start(
       "{\"layers\":{\"default\":{\"driver\":\"relay2\"}},"
       "\"routes\":[{\"path\":\"/ws\",\"consumer\":\"chat\"}]}", &c, 1);
-  CHECK_EQ(layer_stats(srv).backend_up, 1);
+  CHECK_EQ(wst_layer_stats(srv).backend_up, 1);
   relay_backend_is_up = 0;
-  CHECK_EQ(layer_stats(srv).backend_up, 0);
+  CHECK_EQ(wst_layer_stats(srv).backend_up, 0);
   relay_backend_is_up = 1;
-  CHECK_EQ(layer_stats(srv).backend_up, 1);
+  CHECK_EQ(wst_layer_stats(srv).backend_up, 1);
   wst_server_stop(srv);
 }
 

@@ -19,17 +19,7 @@ static wst_server *srv;
 
 static wsc_server_stats stats(void) { return wst_stats(srv); }
 
-static void read_layer_stats(wsc_server *s, void *ud) {
-  wsc_layer_stats *st = ud;
-  st->struct_size = sizeof *st;
-  CHECK_OK(wsc_server_get_layer_stats(s, NULL, st));
-}
-
-static wsc_layer_stats layer_stats(void) {
-  wsc_layer_stats st;
-  wst_call(srv, read_layer_stats, &st);
-  return st;
-}
+static wsc_layer_stats layer_stats(void) { return wst_layer_stats(srv); }
 
 /* Counters move after the loop thread has seen the socket: wait for it. */
 static wsc_server_stats stats_when(size_t field, uint64_t at_least) {

@@ -94,6 +94,18 @@ wsc_server_stats wst_stats(wst_server *s) {
   return st;
 }
 
+static void read_layer_stats(wsc_server *srv, void *ud) {
+  wsc_layer_stats *st = ud;
+  st->struct_size = sizeof *st;
+  CHECK_OK(wsc_server_get_layer_stats(srv, NULL, st));
+}
+
+wsc_layer_stats wst_layer_stats(wst_server *s) {
+  wsc_layer_stats st;
+  wst_call(s, read_layer_stats, &st);
+  return st;
+}
+
 void wst_server_stop(wst_server *s) {
   CHECK_OK(wsc_server_stop_threadsafe(s->srv));
   uv_thread_join(&s->thread);

@@ -20,6 +20,8 @@ void wst_call(wst_server *s, void (*fn)(wsc_server *, void *), void *ud);
 
 /* The server's counters (wsc_server_get_stats), read on its loop thread. */
 wsc_server_stats wst_stats(wst_server *s);
+/* Its default layer's counters (wsc_server_get_layer_stats). */
+wsc_layer_stats wst_layer_stats(wst_server *s);
 
 /* Closes the server, waits for the loop to run out of handles, and checks
  * that uv_loop_close() returns 0. */
