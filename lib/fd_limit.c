@@ -30,7 +30,9 @@ int wsc__fd_limit_refuse(int fd, wsc__logger *log) {
  * and why the last one failed. */
 static _Thread_local unsigned accept_failures;
 static _Thread_local char accept_error[96];
-static _Thread_local int server_here; /* a server's loop has run here */
+/* A server was made or has run its loop here (its first loop turn may
+ * block until the failing client comes). */
+static _Thread_local int server_here;
 
 int wsc__fd_limit_accept_failed(const char *what) {
   int err;
@@ -47,6 +49,7 @@ void wsc__listener_rest_init(wsc__listener_rest *r, uv_loop_t *loop, int port) {
   r->loop = loop;
   r->port = port;
   r->seen = accept_failures;
+  server_here = 1;
   uv_timer_init(loop, &r->timer);
   r->timer.data = r;
 }
